@@ -1,0 +1,5 @@
+from tools.importcheck import check_imports
+
+
+def test_smoke():
+    assert check_imports.is_stdlib("os.path")

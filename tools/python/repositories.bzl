@@ -1,0 +1,106 @@
+"""Repository rules: the host Python interpreter and the hash-locked @pypi packages.
+
+Both run in Bazel's loading phase, on the machine that runs `bazel`. Nothing is downloaded
+except the wheels named (with hashes) in requirements_lock.txt, through the machine's pip.
+"""
+
+_SUPPORTED = ((3, 11), (3, 12))
+
+_TOOLCHAIN_BUILD = """\
+load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
+
+exports_files(["python3", "interpreter_path.txt"])
+
+# Tests see only their runfiles: -S (no site-packages), -s (no user site), -P (no script folder
+# on sys.path). -I would also drop PYTHONPATH, which Bazel's stub uses for the runfiles.
+py_runtime(
+    name = "runtime",
+    interpreter = ":python3",
+    python_version = "PY3",
+    stub_shebang = "#!{interpreter}",
+)
+
+py_runtime_pair(
+    name = "runtime_pair",
+    py3_runtime = ":runtime",
+)
+
+toolchain(
+    name = "toolchain",
+    toolchain = ":runtime_pair",
+    toolchain_type = "@bazel_tools//tools/python:toolchain_type",
+)
+"""
+
+def _find_python(rctx):
+    override = rctx.os.environ.get("TINYTORCH_PYTHON", "")
+    candidate = override or rctx.which("python3")
+    if not candidate:
+        fail("tinytorch needs CPython 3.11 or 3.12 on PATH as `python3` (or set TINYTORCH_PYTHON=/path/to/python3). " +
+             "On Debian: apt-get install python3")
+    res = rctx.execute([candidate, "-S", "-c", "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])"])
+    if res.return_code != 0:
+        fail("Could not run the interpreter %s: %s" % (candidate, res.stderr))
+    executable, version = res.stdout.strip().split("\n")
+    major, minor = [int(p) for p in version.split(".")]
+    if (major, minor) not in _SUPPORTED:
+        fail(("tinytorch needs CPython 3.11 or 3.12, but %s is %s. Why: tests run under `python -P` " +
+              "(3.11+) and the lock pins cp311/cp312 wheels. Set TINYTORCH_PYTHON to a supported interpreter.") %
+             (executable, version))
+    return executable, version
+
+def _python_interpreter_impl(rctx):
+    executable, version = _find_python(rctx)
+    rctx.file("python3", "#!/bin/sh\nexec {} -S -s -P \"$@\"\n".format(executable), executable = True)
+    rctx.file("interpreter_path.txt", executable + "\n")
+    rctx.file("version.txt", version + "\n")
+    rctx.file("BUILD.bazel", _TOOLCHAIN_BUILD.format(interpreter = executable))
+    rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
+
+python_interpreter = repository_rule(
+    implementation = _python_interpreter_impl,
+    environ = ["TINYTORCH_PYTHON", "PATH"],
+    local = True,
+    doc = "Registers the host CPython 3.11/3.12, wrapped as `python -S -s -P`, as the Python toolchain.",
+)
+
+def _pypi_install_impl(rctx):
+    python = rctx.read(Label("@python_interpreter//:interpreter_path.txt")).strip()
+    lock = rctx.path(rctx.attr.lock)
+    generator = rctx.path(rctx.attr._generator)
+    rctx.report_progress("pip install --require-hashes -r %s" % rctx.attr.lock.name)
+    res = rctx.execute(
+        [
+            python, "-m", "pip", "install",
+            "--require-hashes", "--no-deps", "--only-binary=:all:",
+            "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
+            "--target", "_site", "-r", str(lock),
+        ],
+        timeout = 1200,
+        quiet = True,
+    )
+    if res.return_code != 0:
+        fail(_explain_pip_failure(res.stdout + res.stderr, rctx.attr.lock))
+    res = rctx.execute([python, "-S", str(generator), str(lock), "_site", "."], quiet = True)
+    if res.return_code != 0:
+        fail("Generating @%s from %s failed:\n%s" % (rctx.name, rctx.attr.lock, res.stderr))
+    rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
+
+def _explain_pip_failure(output, lock):
+    lines = output.split("\n")
+    if "DO NOT MATCH THE HASHES" in output:
+        mismatched = [l.strip() for l in lines if l.strip().endswith(":") and "==" in l or " from " in l and "==" in l]
+        return ("Hash check failed for %s: a downloaded wheel does not match the hash pinned in the lock.\n" % lock +
+                "  %s\n" % "\n  ".join(mismatched or ["(see pip output below)"]) +
+                "If the lock was edited by hand, restore it or re-lock: bazel run //:requirements.update\n\n" +
+                "pip said:\n" + output)
+    return "pip install -r %s failed:\n%s\nHint: the lock must pin every package with ==version and --hash=sha256:..." % (lock, output)
+
+pypi_install = repository_rule(
+    implementation = _pypi_install_impl,
+    attrs = {
+        "lock": attr.label(mandatory = True, allow_single_file = True),
+        "_generator": attr.label(default = "//tools/python:pypi_build.py", allow_single_file = True),
+    },
+    doc = "pip-installs a pip-tools lock with --require-hashes and makes one py_library per distribution.",
+)
