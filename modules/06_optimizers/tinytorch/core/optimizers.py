@@ -1,0 +1,124 @@
+"""Optimizers: SGD (with momentum and weight decay) and Adam, following PyTorch's update rules.
+
+They read ``p.grad`` and update ``p.data`` in place, so they need only module 01's Tensor.
+Parameters whose ``grad`` is None (unused in the last backward) are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from tinytorch.core.tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _check_number(name, value, low, high=None, low_inclusive=True):
+    """ValueError unless low <= value (< high); the message names the value and the range."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}. Hint: e.g. {name}=0.01.")
+    ok_low = value >= low if low_inclusive else value > low
+    ok_high = high is None or value < high
+    if not (ok_low and ok_high):
+        allowed = ("[" if low_inclusive else "(") + f"{low}, " + (f"{high})" if high is not None else "inf)")
+        raise ValueError(f"{name} must be in {allowed}, got {value!r}.")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds ``parameters`` (the list given) and clears their grads."""
+
+    def __init__(self, params):
+        if isinstance(params, Tensor):
+            raise TypeError("params must be a list of Tensors, got a single Tensor. Hint: pass [tensor] or model.parameters().")
+        params = params if isinstance(params, list) else list(params)
+        if not params:
+            raise ValueError(
+                "optimizer got an empty parameter list. "
+                "Hint: pass model.parameters() after the model creates its layers."
+            )
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"params[{i}] must be a Tensor, got {type(p).__name__} {p!r}. Hint: pass model.parameters().")
+        self.parameters = params
+
+    def zero_grad(self) -> None:
+        """Sets every parameter's grad to None (PyTorch's default set_to_none=True)."""
+        for p in self.parameters:
+            p.grad = None
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch semantics (dampening 0, no Nesterov):
+
+        g = grad + weight_decay * p
+        buf = g (first step) or momentum * buf + g;  g = buf   (if momentum > 0)
+        p -= lr * g
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params)
+        self.lr = _check_number("lr", lr, 0.0)
+        self.momentum = _check_number("momentum", momentum, 0.0)
+        self.weight_decay = _check_number("weight_decay", weight_decay, 0.0)
+        self.velocity = [None] * len(self.parameters)
+
+    def step(self) -> None:
+        for i, p in enumerate(self.parameters):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.momentum:
+                buf = self.velocity[i]
+                self.velocity[i] = g = np.array(g, copy=True) if buf is None else self.momentum * buf + g
+            p.data -= (self.lr * g).astype(p.dtype, copy=False)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), PyTorch semantics (weight_decay is L2 added to the gradient):
+
+        g = grad + weight_decay * p;  t += 1
+        m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
+        p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+
+    The bias corrections 1 - b^t undo the zero initialisation of m and v; ``t`` counts the steps
+    each parameter actually received.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params)
+        self.lr = _check_number("lr", lr, 0.0)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}. Hint: betas=(0.9, 0.999).")
+        self.betas = (_check_number("betas[0]", betas[0], 0.0, 1.0), _check_number("betas[1]", betas[1], 0.0, 1.0))
+        self.eps = _check_number("eps", eps, 0.0)
+        self.weight_decay = _check_number("weight_decay", weight_decay, 0.0)
+        self.m = [None] * len(self.parameters)
+        self.v = [None] * len(self.parameters)
+        self.steps = [0] * len(self.parameters)
+
+    def step(self) -> None:
+        b1, b2 = self.betas
+        for i, p in enumerate(self.parameters):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.m[i] is None:
+                self.m[i], self.v[i] = np.zeros_like(p.data), np.zeros_like(p.data)
+            self.steps[i] += 1
+            t = self.steps[i]
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g
+            m_hat = self.m[i] / (1.0 - b1**t)
+            v_hat = self.v[i] / (1.0 - b2**t)
+            p.data -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
