@@ -89,9 +89,10 @@ def _pypi_install_impl(rctx):
 def _explain_pip_failure(output, lock):
     lines = output.split("\n")
     if "DO NOT MATCH THE HASHES" in output:
-        mismatched = [l.strip() for l in lines if l.strip().endswith(":") and "==" in l or " from " in l and "==" in l]
+        # pip lists each offender as "    numpy==2.4.6 from file:///...whl#sha256=... (from -r ...):"
+        mismatched = [l.strip().split(" from ")[0] for l in lines if l.startswith("    ") and "==" in l and l.endswith(":")]
         return ("Hash check failed for %s: a downloaded wheel does not match the hash pinned in the lock.\n" % lock +
-                "  %s\n" % "\n  ".join(mismatched or ["(see pip output below)"]) +
+                "  package: %s\n" % ", ".join(mismatched or ["(see pip output below)"]) +
                 "If the lock was edited by hand, restore it or re-lock: bazel run //:requirements.update\n\n" +
                 "pip said:\n" + output)
     return "pip install -r %s failed:\n%s\nHint: the lock must pin every package with ==version and --hash=sha256:..." % (lock, output)
