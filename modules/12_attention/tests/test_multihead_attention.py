@@ -1,0 +1,152 @@
+"""MultiHeadAttention: construction, values vs a float64 numpy reference, finite-difference
+gradients of every projection weight, masking, causality, shape errors."""
+
+import numpy as np
+import pytest
+
+from tinytorch.core.attention import MultiHeadAttention, causal_mask, padding_mask
+from tinytorch.core.layers import Linear, Module
+from tinytorch.core.tensor import Tensor
+
+
+def reference_mha(x, mha, mask=None):
+    """Multi-head attention in float64 numpy, head by head with explicit loops."""
+    x = np.asarray(x, dtype=np.float64)
+    def proj(lin, a):
+        out = a @ lin.weight.data.astype(np.float64)
+        return out + lin.bias.data if lin.bias is not None else out
+    q, k, v = proj(mha.q_proj, x), proj(mha.k_proj, x), proj(mha.v_proj, x)
+    batch, seq, d = x.shape
+    hd = d // mha.num_heads
+    heads = np.zeros((batch, seq, d))
+    for b in range(batch):
+        for h in range(mha.num_heads):
+            cols = slice(h * hd, (h + 1) * hd)
+            scores = q[b, :, cols] @ k[b, :, cols].T / np.sqrt(hd)
+            if mask is not None:
+                m = np.broadcast_to(np.asarray(mask, dtype=bool), (batch, mha.num_heads, seq, seq))[b, h]
+                scores = np.where(m, scores, -np.inf)
+            e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            heads[b, :, cols] = (e / e.sum(axis=-1, keepdims=True)) @ v[b, :, cols]
+    return proj(mha.out_proj, heads)
+
+
+def to_float64(mha):
+    for lin in (mha.q_proj, mha.k_proj, mha.v_proj, mha.out_proj):
+        lin.weight = Tensor(lin.weight.data, dtype=np.float64, requires_grad=True)
+        if lin.bias is not None:
+            lin.bias = Tensor(np.random.default_rng(9).normal(size=lin.bias.shape) * 0.1, dtype=np.float64, requires_grad=True)
+    return mha
+
+
+def test_construction_and_parameters():
+    mha = MultiHeadAttention(embed_dim=12, num_heads=3, seed=0)
+    assert isinstance(mha, Module)
+    assert (mha.embed_dim, mha.num_heads, mha.head_dim) == (12, 3, 4)
+    projections = [mha.q_proj, mha.k_proj, mha.v_proj, mha.out_proj]
+    for lin in projections:
+        assert isinstance(lin, Linear) and lin.weight.shape == (12, 12) and lin.bias.shape == (12,)
+    expected = [p for lin in projections for p in (lin.weight, lin.bias)]
+    params = mha.parameters()
+    assert len(params) == 8 and all(a is b for a, b in zip(params, expected))
+    assert len({id(lin.weight) for lin in projections}) == 4
+    assert not np.array_equal(mha.q_proj.weight.data, mha.k_proj.weight.data)
+    np.testing.assert_array_equal(MultiHeadAttention(12, 3, seed=0).v_proj.weight.data, mha.v_proj.weight.data)
+    assert len(MultiHeadAttention(12, 3, bias=False, seed=0).parameters()) == 4
+
+    with pytest.raises(ValueError, match=r"embed_dim=10 must be divisible by num_heads=3"):
+        MultiHeadAttention(10, 3)
+    with pytest.raises(ValueError, match=r"num_heads must be a positive int.*0"):
+        MultiHeadAttention(8, 0)
+    with pytest.raises(TypeError, match=r"embed_dim must be a positive int"):
+        MultiHeadAttention(8.0, 2)
+
+
+def test_forward_matches_float64_reference():
+    rng = np.random.default_rng(0)
+    mha = MultiHeadAttention(embed_dim=8, num_heads=2, seed=0)
+    x = rng.normal(size=(3, 5, 8)).astype(np.float32)
+    out = mha(Tensor(x))
+    assert out.shape == (3, 5, 8) and out.dtype == np.float32
+    np.testing.assert_allclose(out.data, reference_mha(x, mha), rtol=1e-4, atol=1e-5)
+    # (seq, embed_dim) input equals the batched computation.
+    np.testing.assert_allclose(mha(Tensor(x[1])).data, out.data[1], rtol=1e-6, atol=1e-6)
+
+    to_float64(mha)
+    out64 = mha(Tensor(x, dtype=np.float64))
+    assert out64.dtype == np.float64
+    np.testing.assert_allclose(out64.data, reference_mha(x, mha), rtol=1e-12, atol=1e-13)
+    mask = causal_mask(5)
+    np.testing.assert_allclose(
+        mha(Tensor(x, dtype=np.float64), mask=mask).data, reference_mha(x, mha, mask.data), rtol=1e-12, atol=1e-13
+    )
+
+
+def test_gradients_match_finite_differences():
+    rng = np.random.default_rng(1)
+    mha = to_float64(MultiHeadAttention(embed_dim=4, num_heads=2, seed=1))
+    x = Tensor(rng.normal(size=(2, 3, 4)), dtype=np.float64, requires_grad=True)
+    R = Tensor(rng.normal(size=(2, 3, 4)), dtype=np.float64)
+    mask = causal_mask(3)
+
+    def loss():
+        return (mha(x, mask=mask) * R).sum()
+
+    loss().backward()
+    tensors = [x] + mha.parameters()
+    analytic = [t.grad.data.copy() for t in tensors]
+    eps = 1e-6
+    for tensor, grad in zip(tensors, analytic):
+        numeric = np.zeros_like(tensor.data)
+        for idx in np.ndindex(tensor.shape):
+            old = tensor.data[idx]
+            tensor.data[idx] = old + eps
+            plus = loss().item()
+            tensor.data[idx] = old - eps
+            minus = loss().item()
+            tensor.data[idx] = old
+            numeric[idx] = (plus - minus) / (2 * eps)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+        assert np.abs(grad).sum() > 0
+
+
+def test_masks_in_multihead_attention():
+    rng = np.random.default_rng(2)
+    mha = MultiHeadAttention(embed_dim=8, num_heads=4, seed=2)
+    x = rng.normal(size=(2, 6, 8)).astype(np.float32)
+
+    # Causal: the output at t ignores inputs after t.
+    base = mha(Tensor(x), mask=causal_mask(6)).data
+    for t in range(6):
+        changed = x.copy()
+        changed[:, t + 1:] = rng.normal(size=changed[:, t + 1:].shape) * 5
+        np.testing.assert_array_equal(mha(Tensor(changed), mask=causal_mask(6)).data[:, : t + 1], base[:, : t + 1])
+
+    # Padding: whatever sits in the padded slots does not reach the real positions.
+    attention_mask = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
+    pm = padding_mask(attention_mask)
+    base = mha(Tensor(x), mask=pm).data
+    changed = x.copy()
+    changed[0, 4:] = 100.0
+    after = mha(Tensor(changed), mask=pm).data
+    np.testing.assert_array_equal(after[0, :4], base[0, :4])
+    np.testing.assert_array_equal(after[1], base[1])
+    assert not np.allclose(mha(Tensor(changed)).data[0, :4], mha(Tensor(x)).data[0, :4])  # unmasked: it does
+
+    # A (batch, seq, seq) mask applies to every head, like the same mask given per head.
+    per_batch = np.stack([np.tril(np.ones((6, 6), dtype=bool)), np.ones((6, 6), dtype=bool)])
+    np.testing.assert_array_equal(
+        mha(Tensor(x), mask=per_batch).data, mha(Tensor(x), mask=np.repeat(per_batch[:, None], 4, axis=1)).data
+    )
+    np.testing.assert_allclose(mha(Tensor(x), mask=per_batch).data[0], mha(Tensor(x[:1]), mask=causal_mask(6)).data[0], rtol=1e-6)
+
+
+def test_bad_inputs_name_the_expected_shape():
+    mha = MultiHeadAttention(embed_dim=8, num_heads=2, seed=0)
+    for shape in ((2, 5, 6), (8,), (1, 2, 5, 8)):
+        with pytest.raises(ValueError, match=r"expects x of shape \(batch, seq, 8\) or \(seq, 8\), got " + repr(shape).replace("(", r"\(").replace(")", r"\)")):
+            mha(Tensor(np.zeros(shape, dtype=np.float32)))
+    with pytest.raises(ValueError, match=r"mask of shape \(2, 1, 1, 4\) does not broadcast to the scores' shape \(2, 2, 5, 5\)"):
+        mha(Tensor(np.zeros((2, 5, 8), dtype=np.float32)), mask=padding_mask(np.ones((2, 4))))
+    with pytest.raises(TypeError, match="must be a float tensor, got dtype int64"):
+        mha(Tensor(np.zeros((2, 5, 8), dtype=np.int64)))

@@ -1,0 +1,202 @@
+"""scaled_dot_product_attention, causal_mask, padding_mask, combine_masks: values vs a float64
+numpy reference, finite-difference gradients, masking, causality, stability, errors."""
+
+import numpy as np
+import pytest
+
+from tinytorch.core.attention import causal_mask, combine_masks, padding_mask, scaled_dot_product_attention
+from tinytorch.core.tensor import Tensor
+
+
+def reference(Q, K, V, mask=None):
+    """Attention in float64 numpy, written independently of the implementation."""
+    Q, K, V = (np.asarray(a, dtype=np.float64) for a in (Q, K, V))
+    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    if mask is not None:
+        scores = np.where(np.asarray(mask, dtype=bool), scores, -np.inf)
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    e = np.exp(scores)
+    weights = e / e.sum(axis=-1, keepdims=True)
+    return weights @ V, weights
+
+
+def t64(a, grad=False):
+    return Tensor(a, dtype=np.float64, requires_grad=grad)
+
+
+def finite_difference(loss_value, array, eps=1e-6):
+    numeric = np.zeros_like(array)
+    for idx in np.ndindex(array.shape):
+        old = array[idx]
+        array[idx] = old + eps
+        plus = loss_value()
+        array[idx] = old - eps
+        minus = loss_value()
+        array[idx] = old
+        numeric[idx] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+def test_values_match_float64_reference():
+    rng = np.random.default_rng(0)
+    Q, K, V = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(2, 3, 6, 4)), rng.normal(size=(2, 3, 6, 7))
+    out, weights = scaled_dot_product_attention(t64(Q), t64(K), t64(V))
+    ref_out, ref_w = reference(Q, K, V)
+    assert out.shape == (2, 3, 5, 7) and weights.shape == (2, 3, 5, 6)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.data, ref_out, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(weights.data, ref_w, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(weights.data.sum(axis=-1), 1.0, rtol=1e-12)
+
+    out32, w32 = scaled_dot_product_attention(Tensor(Q), Tensor(K), Tensor(V))
+    assert out32.dtype == np.float32 and w32.dtype == np.float32
+    np.testing.assert_allclose(out32.data, ref_out, rtol=1e-5, atol=1e-5)
+    # Unbatched (seq, d) inputs and broadcast leading dims (one K/V shared by the batch).
+    out2, _ = scaled_dot_product_attention(t64(Q[0, 0]), t64(K[0, 0]), t64(V[0, 0]))
+    np.testing.assert_allclose(out2.data, ref_out[0, 0], rtol=1e-12)
+    out_b, _ = scaled_dot_product_attention(t64(Q), t64(K[0, 0]), t64(V[0, 0]))
+    np.testing.assert_allclose(out_b.data, reference(Q, K[0, 0], V[0, 0])[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_gradients_match_finite_differences_for_q_k_v(masked):
+    rng = np.random.default_rng(1)
+    Q, K, V = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 3, 5))
+    R_out, R_w = rng.normal(size=(2, 3, 5)), rng.normal(size=(2, 3, 3))
+    mask = causal_mask(3) if masked else None
+    q, k, v = t64(Q, True), t64(K, True), t64(V, True)
+
+    def loss(q, k, v):
+        out, w = scaled_dot_product_attention(q, k, v, mask)
+        return (out * t64(R_out)).sum() + (w * t64(R_w)).sum()
+
+    loss(q, k, v).backward()
+    for tensor, array in ((q, Q), (k, K), (v, V)):
+        numeric = finite_difference(lambda: loss(t64(Q), t64(K), t64(V)).item(), array)
+        np.testing.assert_allclose(tensor.grad.data, numeric, rtol=1e-6, atol=1e-8)
+    assert type(loss(q, k, v)._grad_fn).__name__ == "AddBackward"
+
+
+def test_mask_blocks_positions_exactly():
+    rng = np.random.default_rng(2)
+    Q, K, V = rng.normal(size=(2, 2, 4, 3)), rng.normal(size=(2, 2, 5, 3)), rng.normal(size=(2, 2, 5, 3))
+    mask = rng.random((4, 5)) < 0.5
+    mask[:, 0] = True  # every query may attend somewhere
+    out, w = scaled_dot_product_attention(t64(Q), t64(K), t64(V), mask=mask)
+    assert np.all(w.data[..., ~mask] == 0.0)  # exactly zero, broadcast over batch and heads
+    assert np.all(w.data[..., mask] > 0.0)
+    np.testing.assert_allclose(w.data.sum(axis=-1), 1.0, rtol=1e-12)
+    ref_out, ref_w = reference(Q, K, V, mask)
+    np.testing.assert_allclose(out.data, ref_out, rtol=1e-12)
+    np.testing.assert_allclose(w.data, ref_w, rtol=1e-12)
+
+    # bool, 0/1 ints, floats 0/1 and Tensors mean the same thing.
+    for same in (mask.astype(np.int64), mask.astype(np.float32), Tensor(mask), Tensor(mask.astype(np.int64))):
+        np.testing.assert_array_equal(scaled_dot_product_attention(t64(Q), t64(K), t64(V), same)[1].data, w.data)
+
+    # Blocked keys get no gradient: key 4 blocked for every query.
+    mask[:, 4] = False
+    k, v = t64(K, True), t64(V, True)
+    out, _ = scaled_dot_product_attention(t64(Q), k, v, mask)
+    out.sum().backward()
+    np.testing.assert_array_equal(k.grad.data[..., 4, :], 0.0)
+    np.testing.assert_array_equal(v.grad.data[..., 4, :], 0.0)
+    assert np.all(np.abs(v.grad.data[..., 0, :]) > 0)
+
+    # A query row with every key blocked gets all-zero weights and a zero output, not NaN.
+    mask[2] = False
+    out, w = scaled_dot_product_attention(t64(Q), t64(K), t64(V), mask)
+    np.testing.assert_array_equal(w.data[..., 2, :], 0.0)
+    np.testing.assert_array_equal(out.data[..., 2, :], 0.0)
+    assert np.all(np.isfinite(out.data))
+
+
+def test_causal_mask_and_causal_property():
+    m = causal_mask(4)
+    assert isinstance(m, Tensor) and m.dtype == np.bool_ and m.shape == (4, 4)
+    np.testing.assert_array_equal(m.data, np.tril(np.ones((4, 4), dtype=bool)))
+    np.testing.assert_array_equal(causal_mask(1).data, [[True]])
+    with pytest.raises(ValueError, match="seq_len must be a positive int.*0"):
+        causal_mask(0)
+    with pytest.raises(TypeError, match="seq_len must be a positive int"):
+        causal_mask(2.0)
+
+    rng = np.random.default_rng(3)
+    seq = 6
+    Q, K, V = rng.normal(size=(2, seq, 4)), rng.normal(size=(2, seq, 4)), rng.normal(size=(2, seq, 4))
+    out, w = scaled_dot_product_attention(t64(Q), t64(K), t64(V), causal_mask(seq))
+    assert np.all(np.triu(np.ones((seq, seq)), k=1)[None] * w.data == 0.0)
+    for t in range(seq):
+        Q2, K2, V2 = Q.copy(), K.copy(), V.copy()
+        for a in (Q2, K2, V2):
+            a[:, t + 1:] = rng.normal(size=a[:, t + 1:].shape) * 10
+        out2, _ = scaled_dot_product_attention(t64(Q2), t64(K2), t64(V2), causal_mask(seq))
+        np.testing.assert_array_equal(out2.data[:, : t + 1], out.data[:, : t + 1])  # unaffected by the future
+        if t + 1 < seq:
+            assert not np.allclose(out2.data[:, t + 1:], out.data[:, t + 1:])
+
+
+def test_padding_mask_and_combined_masks():
+    attention_mask = [[1, 1, 1, 0], [1, 1, 0, 0]]
+    pm = padding_mask(attention_mask)
+    assert pm.shape == (2, 1, 1, 4) and pm.dtype == np.bool_
+    np.testing.assert_array_equal(pm.data[:, 0, 0], np.array(attention_mask, dtype=bool))
+
+    rng = np.random.default_rng(4)
+    Q, K, V = rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3, 4, 5))
+    _, w = scaled_dot_product_attention(t64(Q), t64(K), t64(V), pm)
+    np.testing.assert_array_equal(w.data[0, ..., 3], 0.0)
+    np.testing.assert_array_equal(w.data[1, ..., 2:], 0.0)
+    np.testing.assert_allclose(w.data.sum(axis=-1), 1.0, rtol=1e-12)
+
+    both = combine_masks(causal_mask(4), pm)
+    assert both.shape == (2, 1, 4, 4)
+    expected = np.tril(np.ones((4, 4), dtype=bool))[None, None] & np.array(attention_mask, dtype=bool)[:, None, None, :]
+    np.testing.assert_array_equal(both.data, expected)
+    out, w = scaled_dot_product_attention(t64(Q), t64(K), t64(V), both)
+    ref_out, ref_w = reference(Q, K, V, expected)
+    np.testing.assert_allclose(w.data, ref_w, rtol=1e-12)
+    np.testing.assert_allclose(out.data, ref_out, rtol=1e-12)
+    with pytest.raises(ValueError, match="padding_mask expects an attention_mask of shape \\(batch, seq\\)"):
+        padding_mask([1, 1, 0])
+    with pytest.raises(ValueError, match="do not broadcast"):
+        combine_masks(causal_mask(3), causal_mask(4))
+
+
+def test_stability_with_large_logits():
+    rng = np.random.default_rng(5)
+    Q = rng.normal(size=(2, 4, 8)) * 1e3
+    K = rng.normal(size=(2, 4, 8)) * 1e3  # scores around 1e6: exp() would overflow without the max shift
+    V = rng.normal(size=(2, 4, 8))
+    q = Tensor(Q, requires_grad=True)  # float32
+    out, w = scaled_dot_product_attention(q, Tensor(K), Tensor(V))
+    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(w.data))
+    np.testing.assert_allclose(w.data.sum(axis=-1), 1.0, rtol=1e-6)
+    ref_out, ref_w = reference(Q.astype(np.float32), K.astype(np.float32), V.astype(np.float32))
+    np.testing.assert_allclose(w.data, ref_w, atol=1e-5)
+    np.testing.assert_allclose(out.data, ref_out, rtol=1e-4, atol=1e-4)
+    out.sum().backward()
+    assert np.all(np.isfinite(q.grad.data))
+
+    # Equal huge scores share the weight evenly.
+    same = np.full((1, 3, 2), 1e4)
+    _, w = scaled_dot_product_attention(t64(same), t64(same), t64(np.eye(3)[None, :, :2]))
+    np.testing.assert_allclose(w.data, 1.0 / 3.0, rtol=1e-12)
+
+
+def test_errors_name_the_expected_shape():
+    x = Tensor(np.zeros((2, 3, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"K must have shape \(\.\.\., seq_k, 4\) to match Q \(2, 3, 4\), got K \(2, 3, 5\)"):
+        scaled_dot_product_attention(x, Tensor(np.zeros((2, 3, 5), dtype=np.float32)), x)
+    with pytest.raises(ValueError, match=r"V must have shape \(\.\.\., 3, d_v\).*got V \(2, 2, 4\)"):
+        scaled_dot_product_attention(x, x, Tensor(np.zeros((2, 2, 4), dtype=np.float32)))
+    with pytest.raises(ValueError, match=r"Q must have shape \(\.\.\., seq, d\).*got \(4,\)"):
+        scaled_dot_product_attention(Tensor(np.zeros(4, dtype=np.float32)), x, x)
+    with pytest.raises(ValueError, match=r"batch/head dims .* do not broadcast"):
+        scaled_dot_product_attention(x, Tensor(np.zeros((5, 3, 4), dtype=np.float32)), Tensor(np.zeros((5, 3, 4), dtype=np.float32)))
+    with pytest.raises(ValueError, match=r"mask of shape \(3, 2\) does not broadcast to the scores' shape \(2, 3, 3\)"):
+        scaled_dot_product_attention(x, x, x, mask=np.ones((3, 2), dtype=bool))
+    with pytest.raises(ValueError, match=r"mask values must be 1/True \(attend\) or 0/False \(blocked\), got \[-inf"):
+        scaled_dot_product_attention(x, x, x, mask=np.where(np.eye(3), 0.0, -np.inf))
+    with pytest.raises(TypeError, match="must be a float tensor, got dtype int64"):
+        scaled_dot_product_attention(Tensor(np.zeros((3, 4), dtype=np.int64)), x, x)
