@@ -57,7 +57,10 @@ class TestRegressionPrevention:
         # 05 Autograd: Module 11 registered no op of its own and replaced none.
         registry = backward_registry()
         assert registry["add"] is AddBackward
-        assert {cls.__module__ for cls in registry.values()} == {"tinytorch.core.autograd"}
+        # (Other code in the same process, e.g. module 12 or a test, may register ops of its own.)
+        owners = {cls.__module__ for cls in registry.values()}
+        assert not {m for m in owners if m.startswith("tinytorch.text.") or m == "tinytorch.core.embeddings"}
+        assert all(registry[op].__module__ == "tinytorch.core.autograd" for op in ("add", "embedding", "softmax"))
         assert type(layer(np.array([[1]]))._grad_fn).__name__ == "AddBackward"  # token + position
 
         # 06 Optimizers

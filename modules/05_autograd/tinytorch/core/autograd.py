@@ -36,6 +36,8 @@ __all__ = [
     "is_autograd_enabled",
     "apply_op",
     "embedding_lookup",
+    "scatter_add_rows",
+    "RowSparseGrad",
 ]
 
 _BACKWARDS: dict[str, type] = {}
@@ -70,7 +72,12 @@ class Function:
 
     Subclasses implement ``backward(grad) -> tuple`` with one numpy gradient (or None) per input;
     ``grad`` has the op output's shape. Saved keyword values become attributes.
+
+    ``fresh_grads = True`` promises that each returned array is newly allocated and referenced
+    nowhere else, so the engine may store it as a leaf's ``.grad`` without copying it.
     """
+
+    fresh_grads = False
 
     def __init__(self, inputs, **saved):
         self.inputs = tuple(inputs)
@@ -256,22 +263,156 @@ class SliceBackward(Function):
         return (full,)
 
 
+# Ids used more often than this are summed on their own (one np.add.reduce each) instead of in
+# rounds, so a batch with a padding id used thousands of times still takes few rounds.
+_HEAVY_REPEATS = 32
+
+
+def scatter_add_rows(positions: np.ndarray, rows: np.ndarray, num_rows: int) -> np.ndarray:
+    """Sums rows into a zero table by position, without a (rows, num_rows) one-hot matrix.
+
+    positions (n,) int64 in [0, num_rows), rows (n, *row_shape) -> (num_rows, *row_shape) with
+    out[i] = sum of rows[k] over every k with positions[k] == i, added in order of k (so the result
+    is bitwise what ``np.add.at(out, positions, rows)`` gives), and zero rows where i never occurs.
+
+    Why not np.add.at directly: on (n, d) rows it is ~4-10x slower than plain fancy indexing
+    (benchmarks/scatter.py measures it and the other candidates). Instead rows are added in
+    rounds: round r holds the r-th occurrence of every position that has one, so within a round
+    the positions are unique and ``out[positions] += rows`` is exact. Round 0 (every position's
+    first occurrence) is most of the work and is a plain assignment. Positions repeated more than
+    _HEAVY_REPEATS times are summed separately by np.add.reduce along axis 0, which also adds the
+    rows one after another.
+    """
+    n = positions.shape[0]
+    out = np.zeros((num_rows,) + rows.shape[1:], dtype=rows.dtype)
+    if n == 0:
+        return out
+    order = np.argsort(positions, kind="stable")  # each position's occurrences, in order of k
+    sorted_pos = positions[order]
+    starts_group = np.empty(n, dtype=bool)
+    starts_group[0] = True
+    np.not_equal(sorted_pos[1:], sorted_pos[:-1], out=starts_group[1:])
+    group_start = np.flatnonzero(starts_group)
+    counts = np.diff(np.append(group_start, n))
+    heavy = counts > _HEAVY_REPEATS
+    for start, count in zip(group_start[heavy], counts[heavy]):
+        out[sorted_pos[start]] = np.add.reduce(rows[order[start : start + count]], axis=0)
+    # Occurrence number of each sorted entry: its index minus the index where its group starts.
+    occurrence = np.arange(n) - np.repeat(group_start, counts)
+    light = np.repeat(~heavy, counts)
+    order, occurrence = order[light], occurrence[light]
+    by_round = order[np.argsort(occurrence, kind="stable")]  # round 0 entries, then round 1, ...
+    begin = 0
+    for r, end in enumerate(np.cumsum(np.bincount(occurrence))):
+        take = by_round[begin:end]
+        if r == 0:
+            out[positions[take]] = rows[take]
+        else:
+            out[positions[take]] += rows[take]
+        begin = end
+    return out
+
+
+class RowSparseGrad:
+    """A gradient that is zero except in some rows of a (num_rows, *row_shape) parameter:
+    what ``embedding_lookup(weight, ids, sparse=True)`` gives ``weight.grad`` (like PyTorch's
+    ``nn.Embedding(sparse=True)``).
+
+    Attributes:
+        indices: (n,) int64 row ids; may repeat (uncoalesced: one entry per looked-up token).
+        values: (n, *row_shape) the gradient of each entry; rows with equal ids add up. As a
+            leaf's ``.grad`` this is a read-only view of the gradient that reached the lookup
+            (no copy, as in PyTorch): copy it before editing.
+        shape: the parameter's shape (num_rows, *row_shape). ``dtype``, ``ndim`` as for arrays.
+
+    ``to_dense()`` (also ``.data``, computed once) gives the equivalent dense array;
+    ``coalesce()`` gives (unique sorted ids, summed rows), which optimizers apply as row updates.
+    Adding two RowSparseGrads concatenates them; adding a dense array gives a dense array.
+    """
+
+    is_sparse = True
+    __array_ufunc__ = None  # so `ndarray + RowSparseGrad` calls our __radd__
+
+    def __init__(self, indices: np.ndarray, values: np.ndarray, shape: tuple):
+        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        self.values = values
+        self.shape = tuple(shape)
+        if values.shape != (self.indices.size,) + self.shape[1:]:
+            raise ValueError(
+                f"RowSparseGrad values must have shape (n, *row_shape) = {(self.indices.size,) + self.shape[1:]} "
+                f"for {self.indices.size} indices of a {self.shape} parameter, got {values.shape}."
+            )
+        self._dense = None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.values.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The dense (num_rows, *row_shape) gradient, built on first access."""
+        if self._dense is None:
+            self._dense = self.to_dense()
+        return self._dense
+
+    def to_dense(self) -> np.ndarray:
+        return scatter_add_rows(self.indices, self.values, self.shape[0])
+
+    def coalesce(self) -> tuple:
+        """(ids (m,) unique ascending int64, rows (m, *row_shape)): the rows of each id summed."""
+        ids, slot = np.unique(self.indices, return_inverse=True)
+        return ids, scatter_add_rows(slot.reshape(-1), self.values, ids.size)
+
+    def astype(self, dtype) -> "RowSparseGrad":
+        return RowSparseGrad(self.indices, self.values.astype(dtype), self.shape)
+
+    def __add__(self, other):
+        if isinstance(other, RowSparseGrad):
+            return RowSparseGrad(
+                np.concatenate([self.indices, other.indices]), np.concatenate([self.values, other.values]), self.shape
+            )
+        dense = np.array(np.broadcast_to(other, self.shape), dtype=np.result_type(self.dtype, other))
+        ids, rows = self.coalesce()
+        dense[ids] += rows
+        return dense
+
+    __radd__ = __add__
+
+    def __repr__(self) -> str:
+        return f"RowSparseGrad(shape={self.shape}, entries={self.indices.size}, dtype={self.dtype})"
+
+
 @register_backward("embedding")
 class EmbeddingBackward(Function):
     """out = weight[indices]: rows of a (vocab, *dims) table gathered by integer ids of any shape
-    -> (*indices.shape, *dims). Backward scatter-adds each output row into its id's row of a dense
-    zero table, so repeated ids accumulate. (saved: indices, non-negative int64)"""
+    -> (*indices.shape, *dims). Backward adds each output row into its id's row of a dense zero
+    table (``scatter_add_rows``), so repeated ids accumulate and unused rows stay zero.
+    (saved: indices, non-negative int64)"""
+
+    # The table is allocated here and returned once: the engine may keep it as weight.grad
+    # without a defensive copy (a copy of a large table costs as much as the whole scatter).
+    fresh_grads = True
 
     def backward(self, grad):
         weight = self.inputs[0]
-        ids = self.indices.reshape(-1)
-        row = int(np.prod(weight.shape[1:], dtype=np.int64))
-        table = np.zeros(weight.size, dtype=grad.dtype)
-        # np.add.at on a flat 1-D index measured ~1.5-4x faster than a 2-D add.at or a
-        # sort + reduceat segment sum, and needs no (tokens, vocab) one-hot matrix.
-        flat = (ids[:, None] * row + np.arange(row)).reshape(-1)
-        np.add.at(table, flat, grad.reshape(-1))
-        return (table.reshape(weight.shape),)
+        rows = grad.reshape((-1,) + weight.shape[1:])
+        return (scatter_add_rows(self.indices.reshape(-1), rows, weight.shape[0]),)
+
+
+@register_backward("embedding_sparse")
+class EmbeddingSparseBackward(Function):
+    """out = weight[indices], like "embedding", but the gradient is a RowSparseGrad: one entry
+    per looked-up id instead of a dense (vocab, *dims) table, so backward costs O(tokens), not
+    O(vocab). (saved: indices, non-negative int64)"""
+
+    def backward(self, grad):
+        weight = self.inputs[0]
+        rows = grad.reshape((-1,) + weight.shape[1:])
+        return (RowSparseGrad(self.indices.reshape(-1), rows, weight.shape),)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -379,20 +520,53 @@ class AutogradEngine:
                 )
 
         grads = {id(tensor): grad}
+        fresh = set()  # ids of tensors whose pending gradient array nothing else references
         for node in reversed(_topological_order(tensor)):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
+            if isinstance(g, RowSparseGrad) and node._grad_fn is not None:
+                g = g.to_dense()  # only leaves keep row-sparse gradients; ops get arrays
             if node._grad_fn is None or node._retains_grad:
-                g = np.array(g, dtype=node.dtype)  # own copy: grads may be views or shared
-                node.grad = Tensor._wrap(g if node.grad is None else node.grad.data + g)
+                node.grad = _accumulate(node.grad, g, node.dtype, owned=node._grad_fn is None and id(node) in fresh)
             if node._grad_fn is None:
                 continue
-            for inp, g_in in zip(node._grad_fn.inputs, node._grad_fn.backward(g)):
+            fn = node._grad_fn
+            for inp, g_in in zip(fn.inputs, fn.backward(g)):
                 if g_in is None or not inp.requires_grad:
                     continue
                 key = id(inp)
-                grads[key] = g_in if key not in grads else grads[key] + g_in
+                if key in grads:
+                    grads[key] = grads[key] + g_in
+                    fresh.add(key)  # a sum is a new array
+                else:
+                    grads[key] = g_in
+                    (fresh.add if fn.fresh_grads else fresh.discard)(key)
+
+
+def _accumulate(existing, g, dtype, owned: bool):
+    """The new ``.grad`` of a tensor: ``existing`` (None, a Tensor or a RowSparseGrad) plus ``g``.
+
+    Dense gradients are copied unless ``owned`` (the array is fresh and referenced nowhere else),
+    because upstream gradients may be views or shared between inputs. Row-sparse gradients stay
+    sparse while everything added to them is sparse.
+    """
+    if isinstance(g, RowSparseGrad):
+        if existing is None:
+            # The values are a view of the upstream gradient. Like PyTorch's sparse embedding
+            # gradient they are kept without a copy (a copy costs as much as the whole sparse
+            # backward), but read-only, so editing them in place cannot change another gradient.
+            values = g.values.astype(dtype, copy=False).view()
+            values.flags.writeable = False
+            return RowSparseGrad(g.indices, values, g.shape)
+        if isinstance(existing, RowSparseGrad):  # concatenated: new arrays, no copy needed
+            total = existing + g
+            return RowSparseGrad(total.indices, total.values.astype(dtype, copy=False), total.shape)
+        return Tensor._wrap((g + existing.data).astype(dtype, copy=False))
+    if existing is None:
+        keep = owned and g.dtype == dtype and isinstance(g, np.ndarray)
+        return Tensor._wrap(g if keep else np.array(g, dtype=dtype))
+    return Tensor._wrap(np.asarray(existing.data + g, dtype=dtype))
 
 
 def _topological_order(root: Tensor) -> list:
@@ -438,10 +612,14 @@ def apply_op(op_name: str, out_data, inputs, /, **saved) -> Tensor:
     return record_op(op_name, out_data, inputs, **saved)
 
 
-def embedding_lookup(weight: Tensor, indices) -> Tensor:
+def embedding_lookup(weight: Tensor, indices, sparse: bool = False) -> Tensor:
     """Rows of an embedding table: weight (vocab, dim) float, indices int of any shape
-    -> (*indices.shape, dim). Differentiated by EmbeddingBackward (dense (vocab, dim) gradient,
-    repeated ids accumulate)."""
+    -> (*indices.shape, dim).
+
+    sparse=False: differentiated by EmbeddingBackward, weight.grad is a dense (vocab, dim) Tensor
+    (repeated ids accumulate). sparse=True: by EmbeddingSparseBackward, weight.grad is a
+    RowSparseGrad holding only the looked-up rows; SGD and Adam apply it as row updates.
+    """
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise ValueError(
             f"embedding_lookup needs a 2-D (vocab, dim) weight Tensor, got "
@@ -454,14 +632,17 @@ def embedding_lookup(weight: Tensor, indices) -> Tensor:
             "Hint: convert token ids with np.asarray(ids, dtype=np.int64)."
         )
     vocab = weight.shape[0]
-    bad = ids[(ids < 0) | (ids >= vocab)]
-    if bad.size:
+    # min/max first: two reductions, no temporaries; the offending ids are only collected on error.
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
+        bad = ids[(ids < 0) | (ids >= vocab)]
         raise ValueError(
             f"embedding ids {bad.reshape(-1)[:5].tolist()} are out of range for a table of {vocab} rows "
             f"(allowed: 0..{vocab - 1}). Hint: the vocab_size must exceed the largest token id."
         )
     ids = ids.astype(np.int64, copy=False)
-    return apply_op("embedding", weight.data[ids], (weight,), indices=ids)
-
+    # np.take along axis 0 is numpy's row-gather kernel: same values as weight.data[ids], and
+    # measured faster than fancy indexing for large tables (benchmarks/kernels.py).
+    out = np.take(weight.data, ids, axis=0)
+    return apply_op("embedding_sparse" if sparse else "embedding", out, (weight,), indices=ids)
 
 enable_autograd()

@@ -2,6 +2,11 @@
 
 They read ``p.grad`` and update ``p.data`` in place, so they need only module 01's Tensor.
 Parameters whose ``grad`` is None (unused in the last backward) are skipped.
+
+Row-sparse gradients (``Embedding(..., sparse=True)``: ``p.grad.is_sparse`` is True and
+``p.grad.coalesce()`` gives (row ids, summed rows)) are applied as row updates, so a step costs
+O(rows used) instead of O(vocab): exactly the dense update for plain SGD, and lazy Adam (only the
+rows present get their moments updated, like ``torch.optim.SparseAdam``) for Adam.
 """
 
 from __future__ import annotations
@@ -73,6 +78,12 @@ class SGD(Optimizer):
         for i, p in enumerate(self.parameters):
             if p.grad is None:
                 continue
+            if _is_row_sparse(p.grad) and not (self.momentum or self.weight_decay):
+                # Rows absent from the gradient would get p -= lr * 0: skipping them is the same update.
+                rows, g = p.grad.coalesce()
+                p.data[rows] -= (self.lr * g).astype(p.dtype, copy=False)
+                continue
+            # Momentum and weight decay change every row, so a sparse gradient takes the dense path.
             g = p.grad.data
             if self.weight_decay:
                 g = g + self.weight_decay * p.data
@@ -91,6 +102,10 @@ class Adam(Optimizer):
 
     The bias corrections 1 - b^t undo the zero initialisation of m and v; ``t`` counts the steps
     each parameter actually received.
+
+    A row-sparse gradient updates only its rows (lazy Adam, as ``torch.optim.SparseAdam``): m, v
+    and p of rows absent from it are left as they are that step, where dense Adam would decay m, v
+    and still move p. With every row present it is exactly the dense update.
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
@@ -110,15 +125,34 @@ class Adam(Optimizer):
         for i, p in enumerate(self.parameters):
             if p.grad is None:
                 continue
-            g = p.grad.data
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data
             if self.m[i] is None:
                 self.m[i], self.v[i] = np.zeros_like(p.data), np.zeros_like(p.data)
             self.steps[i] += 1
             t = self.steps[i]
+            if _is_row_sparse(p.grad):
+                rows, g = p.grad.coalesce()
+                if self.weight_decay:
+                    g = g + self.weight_decay * p.data[rows]
+                m, v = b1 * self.m[i][rows] + (1.0 - b1) * g, b2 * self.v[i][rows] + (1.0 - b2) * g * g
+                self.m[i][rows], self.v[i][rows] = m, v
+                p.data[rows] -= self._update(m, v, t, p.dtype)
+                continue
+            g = p.grad.data
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
             self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
             self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g
-            m_hat = self.m[i] / (1.0 - b1**t)
-            v_hat = self.v[i] / (1.0 - b2**t)
-            p.data -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
+            p.data -= self._update(self.m[i], self.v[i], t, p.dtype)
+
+    def _update(self, m, v, t, dtype):
+        """lr * m_hat / (sqrt(v_hat) + eps) with the bias corrections of step t."""
+        b1, b2 = self.betas
+        m_hat = m / (1.0 - b1**t)
+        v_hat = v / (1.0 - b2**t)
+        return (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(dtype, copy=False)
+
+
+def _is_row_sparse(grad) -> bool:
+    """True for a row-sparse gradient (autograd's RowSparseGrad; duck-typed so this module needs
+    only module 01)."""
+    return getattr(grad, "is_sparse", False) is True

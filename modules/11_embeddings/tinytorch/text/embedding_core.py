@@ -137,6 +137,9 @@ class Embedding(Module):
         vocab_size: number of rows; valid token ids are 0 .. vocab_size - 1.
         embed_dim: size of each vector.
         seed / rng: make the initial table reproducible (pass at most one).
+        sparse: if True, ``weight.grad`` is a row-sparse gradient (autograd's RowSparseGrad:
+            one row per looked-up id, like ``torch.nn.Embedding(sparse=True)``), which SGD and
+            Adam apply as row updates; backward then costs O(tokens) instead of O(vocab).
 
     Attributes:
         weight: (vocab_size, embed_dim) float32 Tensor, requires_grad=True, initialised from
@@ -149,19 +152,24 @@ class Embedding(Module):
 
     Gradient: ``out._grad_fn`` is autograd's ``EmbeddingBackward``; backward adds each output
     row's gradient into the row of its id, so only used rows receive gradient and an id used k
-    times receives the sum of its k gradients.
+    times receives the sum of its k gradients. With ``sparse=True`` it is
+    ``EmbeddingSparseBackward`` and the same sums are kept as (ids, rows).
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int, *, seed=None, rng=None):
+    def __init__(self, vocab_size: int, embed_dim: int, *, seed=None, rng=None, sparse: bool = False):
         super().__init__()
         self.vocab_size = check_positive_int("vocab_size", vocab_size, "Embedding")
         self.embed_dim = check_positive_int("embed_dim", embed_dim, "Embedding")
+        if not isinstance(sparse, (bool, np.bool_)):
+            raise TypeError(f"Embedding sparse must be True or False, got {sparse!r}.")
+        self.sparse = bool(sparse)
         self.weight = Tensor(init_table(self.vocab_size, self.embed_dim, seed, rng), requires_grad=True)
 
     def forward(self, tokens) -> Tensor:
         """(*) integer ids -> (*, embed_dim) float32 rows of ``weight``; see the class docstring."""
         ids = validate_token_ids(tokens, self.vocab_size)
-        return embedding_lookup(self.weight, ids)
+        return embedding_lookup(self.weight, ids, sparse=self.sparse)
 
     def __repr__(self) -> str:
-        return f"Embedding(vocab_size={self.vocab_size}, embed_dim={self.embed_dim})"
+        sparse = ", sparse=True" if self.sparse else ""
+        return f"Embedding(vocab_size={self.vocab_size}, embed_dim={self.embed_dim}{sparse})"

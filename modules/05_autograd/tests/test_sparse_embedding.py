@@ -1,0 +1,86 @@
+"""embedding_lookup(..., sparse=True): row-sparse gradients (RowSparseGrad) and how they add up."""
+
+import numpy as np
+import pytest
+
+from tinytorch.core.autograd import EmbeddingSparseBackward, RowSparseGrad, embedding_lookup
+from tinytorch.core.tensor import Tensor
+
+
+def weight(vocab=6, dim=3):
+    return Tensor(np.arange(vocab * dim, dtype=np.float32).reshape(vocab, dim) / 10, requires_grad=True)
+
+
+def test_sparse_grad_holds_one_entry_per_looked_up_id():
+    w = weight()
+    ids = np.array([[4, 1], [4, 0]])
+    upstream = np.arange(12, dtype=np.float32).reshape(2, 2, 3)
+    out = embedding_lookup(w, ids, sparse=True)
+    np.testing.assert_array_equal(out.data, w.data[ids])
+    assert isinstance(out.grad_fn, EmbeddingSparseBackward)
+    out.backward(upstream)
+    g = w.grad
+    assert isinstance(g, RowSparseGrad) and g.is_sparse and g.shape == (6, 3) and g.dtype == np.float32
+    np.testing.assert_array_equal(g.indices, [4, 1, 4, 0])
+    np.testing.assert_array_equal(g.values, upstream.reshape(4, 3))
+    rows, summed = g.coalesce()
+    np.testing.assert_array_equal(rows, [0, 1, 4])
+    np.testing.assert_array_equal(summed, [upstream[1, 1], upstream[0, 1], upstream[0, 0] + upstream[1, 0]])
+    # Kept without a copy (like PyTorch) but read-only: editing the gradient in place raises.
+    with pytest.raises(ValueError, match="read-only"):
+        g.values *= 2.0
+
+
+def test_two_sparse_tables_sharing_one_upstream_array_stay_independent():
+    a, b = weight(4, 2), weight(4, 2)
+    (embedding_lookup(a, [1, 2], sparse=True) + embedding_lookup(b, [3, 3], sparse=True)).backward(
+        np.ones((2, 2), np.float32)
+    )  # AddBackward hands both lookups the same array
+    with pytest.raises(ValueError, match="read-only"):
+        a.grad.values[0, 0] = 5.0
+    np.testing.assert_array_equal(b.grad.data, [[0, 0], [0, 0], [0, 0], [2, 2]])
+    np.testing.assert_array_equal(a.grad.data, [[0, 0], [1, 1], [1, 1], [0, 0]])
+
+
+def test_sparse_and_dense_modes_give_the_same_gradient():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 9, size=(5, 7))
+    upstream = rng.standard_normal((5, 7, 4)).astype(np.float32)
+    dense, sparse = weight(9, 4), weight(9, 4)
+    embedding_lookup(dense, ids).backward(upstream)
+    embedding_lookup(sparse, ids, sparse=True).backward(upstream)
+    np.testing.assert_array_equal(sparse.grad.to_dense(), dense.grad.data)
+    np.testing.assert_array_equal(sparse.grad.data, dense.grad.data)
+
+
+def test_sparse_grads_accumulate_sparse_and_mix_with_dense():
+    w = weight(4, 2)
+    embedding_lookup(w, [1], sparse=True).backward(np.ones((1, 2), np.float32))
+    embedding_lookup(w, [3, 1], sparse=True).backward(np.full((2, 2), 2.0, np.float32))
+    assert isinstance(w.grad, RowSparseGrad)
+    np.testing.assert_array_equal(w.grad.indices, [1, 3, 1])
+    np.testing.assert_array_equal(w.grad.data, [[0, 0], [3, 3], [0, 0], [2, 2]])
+    # A dense use of the same table (e.g. tied input/output embeddings) turns the sum dense.
+    (w * 1.0).sum().backward()
+    assert isinstance(w.grad, Tensor)
+    np.testing.assert_array_equal(w.grad.data, [[1, 1], [4, 4], [1, 1], [3, 3]])
+
+
+def test_tied_table_in_one_graph_sums_sparse_and_dense():
+    w = weight(3, 2)
+    loss = embedding_lookup(w, [2, 2], sparse=True).sum() + (w * 3.0).sum()
+    loss.backward()
+    assert isinstance(w.grad, Tensor)
+    np.testing.assert_array_equal(w.grad.data, [[3, 3], [3, 3], [5, 5]])
+
+
+def test_non_leaf_table_receives_a_dense_gradient():
+    w = weight(3, 2)
+    scaled = w * 2.0  # not a leaf: the sparse gradient is densified before MulBackward
+    embedding_lookup(scaled, [0, 0, 2], sparse=True).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [[4, 4], [0, 0], [2, 2]])
+
+
+def test_row_sparse_grad_checks_value_shape():
+    with pytest.raises(ValueError, match=r"values must have shape \(n, \*row_shape\) = \(2, 3\).*got \(2, 4\)"):
+        RowSparseGrad(np.array([0, 1]), np.zeros((2, 4)), (5, 3))
