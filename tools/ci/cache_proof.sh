@@ -81,7 +81,7 @@ local_spawns() {
     grep -vE 'remote cache hit|internal|^ *$' | awk '{n += $1} END {print n + 0}'
 }
 
-# When clone B missed: which actions, and which of their inputs differ from clone A's.
+# When machine B missed: which actions ran, and which of their inputs differ from machine A's.
 explain_misses() {  # explain_misses EXEC_LOG_A EXEC_LOG_B
   python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -161,8 +161,11 @@ if $python_elsewhere; then
   b_flags=(--repo_env=TINYTORCH_PYTHON="$scratch/elsewhere/python3")
   echo "     B uses the interpreter through $scratch/elsewhere/python3"
 fi
+log_lines=$(wc -l <"$scratch/cache-logs/access.log")
 start=$SECONDS
 run_tests "$b" "${b_flags[@]}"; rc_b=$?
+# Action-cache hits that nginx itself served to B: proof the hits did not come from a local cache.
+served=$(tail -n +"$((log_lines + 1))" "$scratch/cache-logs/access.log" | grep -cE '"GET /ac/[0-9a-f]+ HTTP/[0-9.]+" 200 ' || true)
 read -r exec_b total_b <<<"$(executed "$b/test.log")"
 echo "     B: $(processes_line "$b/test.log")"
 check "machine B ($b/src): bazel test //... passed in $((SECONDS - start)) s" "$rc_b" "$b/test.log"
@@ -173,9 +176,9 @@ check "machine B: every test (cached): $cached of $listed; Executed ${exec_b:-?}
 
 hits=$(processes_line "$b/test.log" | sed -nE 's/.* ([0-9]+) remote cache hit.*/\1/p')
 ran=$(local_spawns "$b/test.log")
-[ "${hits:-0}" -gt 0 ] && [ "$ran" -eq 0 ]; ok=$?
+[ "${hits:-0}" -gt 0 ] && [ "$ran" -eq 0 ] && [ "$served" -ge "$hits" ]; ok=$?
 what="the clone's path"; $python_elsewhere && what="the clone's or the interpreter's path"
-check "machine B: 0 actions executed locally, ${hits:-0} remote cache hits (action keys do not depend on $what)" $ok
+check "machine B: $ran actions executed locally, ${hits:-0} remote cache hits, $served served by nginx (action keys do not depend on $what)" $ok
 if [ $ok -ne 0 ] && [ -s "$b/exec.json" ]; then explain_misses "$a/exec.json" "$b/exec.json"; fi
 
 # 4. The repositories that are not in git match byte for byte: no absolute path leaked into them.

@@ -2,7 +2,7 @@
 # Which tests does my change affect?  Prints their labels, one a line (docs/graph.md).
 #
 #   tools/graph/affected_tests.sh [BASE]           BASE defaults to main
-#   tools/graph/affected_tests.sh --files PATH...  the same for a given list of changed files
+#   tools/graph/affected_tests.sh --files PATH...  the same for these files (relative to the repo root)
 #   ./bazelw test $(tools/graph/affected_tests.sh)
 #
 # Changed files = everything that differs from the merge base with BASE: commits on this branch,
@@ -11,8 +11,9 @@
 #   pkg/BUILD.bazel                                  -> //pkg:all (every target of the package)
 #   WORKSPACE, *.bzl, .bazelrc, bazelw, the lock     -> tests(//...): they can change any action
 # Files no target owns (README.md, docs/) affect no test. Then
-#   tests(rdeps(//..., LABELS))
-# with one twist: for labels under modules/ the query uses --noimplicit_deps (as .bazelrc does for
+#   tests(rdeps(UNIVERSE, LABELS))
+# where UNIVERSE is //... without targets tagged manual, as for `bazel test //...` (the manual
+# //benchmarks:kernels would otherwise make the query fetch @pypi_torch). One twist: for labels under modules/ the query uses --noimplicit_deps (as .bazelrc does for
 # every query). Every test's import check has an implicit dep on //modules:index, which lists every
 # module library, so with implicit deps a change to any module would "affect" every test. The
 # index is built from labels and file names only, so a content change never reaches it; a BUILD
@@ -24,6 +25,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 read -r -a bazel <<<"${BAZEL:-./bazelw}"
+universe='//... except attr(tags, "\bmanual\b", //...)'
 
 query() {  # query [OPTIONS...] EXPR: labels, one a line; unresolvable files are skipped
   "${bazel[@]}" query --keep_going --noshow_progress --order_output=no "$@" 2>/dev/null || [ $? -eq 3 ]
@@ -42,7 +44,7 @@ for path in "${changed[@]}"; do
   case $path in
     WORKSPACE | *.bzl | .bazelrc | bazelw | requirements_lock.txt | third_party/*)
       echo "affected_tests: $path can change any action; every test is affected" >&2
-      query 'tests(//...)' | sort
+      query "tests($universe)" | sort
       exit 0 ;;
     */BUILD | */BUILD.bazel) label="//${path%/*}:all" ;;
     BUILD | BUILD.bazel) label="//:all" ;;
@@ -55,6 +57,6 @@ for path in "${changed[@]}"; do
 done
 
 {
-  if [ ${#modules[@]} -gt 0 ]; then query --noimplicit_deps "tests(rdeps(//..., set(${modules[*]})))"; fi
-  if [ ${#others[@]} -gt 0 ]; then query --implicit_deps "tests(rdeps(//..., set(${others[*]})))"; fi
+  if [ ${#modules[@]} -gt 0 ]; then query --noimplicit_deps "tests(rdeps($universe, set(${modules[*]})))"; fi
+  if [ ${#others[@]} -gt 0 ]; then query --implicit_deps "tests(rdeps($universe, set(${others[*]})))"; fi
 } | sort -u

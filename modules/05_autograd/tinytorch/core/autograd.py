@@ -539,9 +539,11 @@ class AutogradEngine:
                 if key in grads:
                     grads[key] = grads[key] + g_in
                     fresh.add(key)  # a sum is a new array
+                elif fn.fresh_grads:
+                    grads[key] = g_in
+                    fresh.add(key)
                 else:
                     grads[key] = g_in
-                    (fresh.add if fn.fresh_grads else fresh.discard)(key)
 
 
 def _accumulate(existing, g, dtype, owned: bool):
