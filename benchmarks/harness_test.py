@@ -71,3 +71,11 @@ def test_reused_table_zeroes_what_the_previous_call_wrote():
         want = np.zeros((30, 4), np.float32)
         np.add.at(want, ids, rows)
         np.testing.assert_array_equal(reused(ids, rows, 30), want)
+
+
+@pytest.mark.parametrize("method", scatter.GATHERS, ids=lambda m: m.__name__)
+def test_every_gather_candidate_computes_the_lookup(method):
+    rng = np.random.default_rng(2)
+    table = rng.standard_normal((50, 3)).astype(np.float32)
+    ids = rng.integers(0, 50, size=101)
+    np.testing.assert_array_equal(method(table, ids), table[ids])

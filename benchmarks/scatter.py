@@ -1,4 +1,5 @@
 """Which scatter should the embedding backward use?  ./bazelw run //benchmarks:scatter
+(Also: how close the forward gather gets to the copy bandwidth, and its alternatives.)
 
 The dense embedding gradient is a (vocab, dim) zero table into which the upstream gradient of
 every token (tokens, dim) is added at its id's row (repeated ids add up). This times the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -164,6 +166,59 @@ def run_workload(name, repeats, bandwidth):
     return records
 
 
+# --- the forward gather: weight[ids] ------------------------------------------------------------
+def gather_take(table, ids):
+    """What the library uses: np.take along axis 0."""
+    return np.take(table, ids, axis=0)
+
+
+def gather_fancy(table, ids):
+    return table[ids]
+
+
+def gather_take_clip_out(table, ids):
+    """np.take into a given output; mode='clip' avoids the buffered copy numpy makes for
+    mode='raise' with out= (ids are validated first, so clipping never changes one)."""
+    out = np.empty(ids.shape + table.shape[1:], table.dtype)
+    return np.take(table, ids, axis=0, out=out, mode="clip")
+
+
+_POOL = ThreadPoolExecutor(2)  # started once, as a library would keep its pool
+
+
+def gather_two_threads(table, ids):
+    """Two Python threads, each np.take-ing half of the ids (numpy releases the GIL). Not used by
+    the library: it would need its own thread-count policy next to BLAS's."""
+    out = np.empty(ids.shape + table.shape[1:], table.dtype)
+    half = ids.size // 2
+    parts = [_POOL.submit(np.take, table, ids[a:b], 0, out[a:b], "clip") for a, b in ((0, half), (half, ids.size))]
+    for part in parts:
+        part.result()
+    return out
+
+
+GATHERS = [gather_take, gather_fancy, gather_take_clip_out, gather_two_threads]
+
+
+def run_gathers(repeats, bandwidth):
+    records = []
+    for name in ("medium", "large"):
+        vocab, dim, tokens, _ = WORKLOADS[name]
+        rng = np.random.default_rng(0)
+        table = rng.standard_normal((vocab, dim), dtype=np.float32)
+        ids = rng.integers(0, vocab, size=tokens)
+        want = table[ids]
+        stats = side_by_side({g.__name__: Case(lambda g=g: g(table, ids)) for g in GATHERS}, repeats=repeats, warmup=1)
+        moved = 2 * tokens * dim * 4 + ids.nbytes  # read the rows, write the output
+        bound_ms = moved / (bandwidth * 1e9) * 1e3
+        for g in GATHERS:
+            ms = stats[g.__name__].median_ms
+            records.append({"workload": name, "method": g.__name__, "ms": ms, "gb_per_s": moved / ms / 1e6,
+                            "bound_ms": bound_ms, "x_bound": ms / bound_ms,
+                            "equal": bool(np.array_equal(g(table, ids), want))})
+    return records
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", help="output folder (default: <workspace>/out/benchmarks)")
@@ -183,17 +238,26 @@ def main(argv=None):
         ("bitwise = add.at", "bitwise_equal_add_at"), ("max abs diff vs float64", "max_abs_diff_float64"),
         ("note", "note"),
     ])
+    gathers = run_gathers(args.repeats, bandwidth)
+    gather_table = markdown_table(gathers, [
+        ("workload", "workload"), ("method", "method"), ("ms (median)", "ms"), ("GB/s", "gb_per_s"),
+        ("bound ms", "bound_ms"), ("x bandwidth bound", "x_bound"), ("same values", "equal"),
+    ])
     text = (
         "# Embedding backward scatter candidates\n\n"
         f"Copy bandwidth (np.copyto, 256 MiB): {bandwidth:.1f} GB/s. Bound = (table bytes + upstream bytes) / bandwidth.\n"
         f"Median of {args.repeats} interleaved runs; each includes allocating the (vocab, dim) zero table.\n\n"
-        + table + "\n"
+        + table + "\n\n"
+        "# Forward gather (weight[ids]) candidates\n\n"
+        "Bound = (rows read + output written) / copy bandwidth. A gather's stores also read each output\n"
+        "line first (no non-temporal stores), so ~1.5x of this bound is what one thread can reach.\n\n"
+        + gather_table + "\n"
     )
     out = output_dir(args.out)
     md_path, json_path = os.path.join(out, "scatter.md"), os.path.join(out, "scatter.json")
     with open(md_path, "w", encoding="utf-8") as f:
         f.write(text)
-    write_json(json_path, {"copy_bandwidth_gbps": bandwidth, "rows": records})
+    write_json(json_path, {"copy_bandwidth_gbps": bandwidth, "rows": records, "gather": gathers})
     print(text)
     print(f"scatter: wrote {md_path} and {json_path}")
 

@@ -642,8 +642,8 @@ def embedding_lookup(weight: Tensor, indices, sparse: bool = False) -> Tensor:
             f"(allowed: 0..{vocab - 1}). Hint: the vocab_size must exceed the largest token id."
         )
     ids = ids.astype(np.int64, copy=False)
-    # np.take along axis 0 is numpy's row-gather kernel: same values as weight.data[ids], and
-    # measured faster than fancy indexing for large tables (benchmarks/kernels.py).
+    # np.take along axis 0 is numpy's row-gather kernel: same values as weight.data[ids], a little
+    # faster than fancy indexing on large tables (benchmarks/scatter.py, gather table).
     out = np.take(weight.data, ids, axis=0)
     return apply_op("embedding_sparse" if sparse else "embedding", out, (weight,), indices=ids)
 
