@@ -318,34 +318,25 @@ def run(config: Config, log=None) -> Result:
 # ----------------------------------------------------------------------------------------------
 # Command line
 # ----------------------------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (>= 1), got {text!r}")
-    return value
+def _bounded(convert, allowed: str, strict: str, is_ok):
+    """An argparse type: `convert(text)`, then `is_ok(value)`, with messages naming the value."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}") from None
+        if not is_ok(value):
+            raise argparse.ArgumentTypeError(f"must be {strict}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer (>= 0), got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
+_positive_int = _bounded(int, "a positive integer", "a positive integer (>= 1)", lambda v: v >= 1)
+_non_negative_int = _bounded(int, "a non-negative integer", "a non-negative integer (>= 0)", lambda v: v >= 0)
+_positive_float = _bounded(float, "a positive number", "a positive finite number",
+                           lambda v: math.isfinite(v) and v > 0)
 
 
 def _probability(text: str) -> float:

@@ -43,15 +43,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0 failed=0
-check() {  # check NAME CONDITION_EXIT_CODE [LOG]: records a verdict; shows the log's tail on failure
-  if [ "$2" -eq 0 ]; then
-    echo "PASS $1"; passed=$((passed + 1))
-  else
-    echo "FAIL $1"; failed=$((failed + 1))
-    if [ -n "${3:-}" ]; then tail -30 "$3" | sed 's/^/    | /'; fi
-  fi
-}
+# shellcheck source=tools/ci/verdicts.sh
+source "$root/tools/ci/verdicts.sh"
 
 make_clone() {  # make_clone DIR: a fresh clone of HEAD at DIR/src (+ the worktree's edits)
   git clone -q "$root" "$1/src" || return 1

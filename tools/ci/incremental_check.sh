@@ -37,15 +37,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0 failed=0
-check() {  # check NAME CONDITION_EXIT_CODE [LOG]: records a verdict; shows the log's tail on failure
-  if [ "$2" -eq 0 ]; then
-    echo "PASS $1"; passed=$((passed + 1))
-  else
-    echo "FAIL $1"; failed=$((failed + 1))
-    if [ -n "${3:-}" ]; then tail -30 "$3" | sed 's/^/    | /'; fi
-  fi
-}
+# shellcheck source=tools/ci/verdicts.sh
+source "$root/tools/ci/verdicts.sh"
 
 bazel() { (cd "$ws" && ./bazelw --output_base="$ob" "$@"); }
 query() { bazel query --noshow_progress "$@" 2>/dev/null | sort; }
