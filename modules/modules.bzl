@@ -9,7 +9,7 @@ packages below), so a forward dependency (11 -> 12) fails at analysis time.
 # import checker refuses a module library that is missing, and the index built from this list is
 # how its error messages name the target that provides an import.
 MODULES = {
-    "01_tensor": ["tensor"],
+    "01_tensor": ["tensor", "parallel"],
     "02_activations": ["activations"],
     "03_layers": ["layers"],
     "04_losses": ["losses"],

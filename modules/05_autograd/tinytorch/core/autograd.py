@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinytorch.core.parallel import run_in_chunks
 from tinytorch.core.tensor import Tensor, autograd_engine, record_op, register_autograd_engine
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "is_autograd_enabled",
     "apply_op",
     "embedding_lookup",
+    "gather_rows",
     "scatter_add_rows",
     "RowSparseGrad",
 ]
@@ -261,6 +263,33 @@ class SliceBackward(Function):
         else:
             np.add.at(full, self.index, grad)  # advanced indices may repeat an element
         return (full,)
+
+
+# Below this many output bytes per thread a gather stays on one thread: handing a chunk to another
+# thread costs ~10-20 us, which a copy of less than ~256 KiB does not win back.
+_GATHER_GRAIN_BYTES = 256 * 1024
+
+
+def gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """table (num_rows, *row_shape), ids int64 of any shape, every id in [0, num_rows)
+    -> (*ids.shape, *row_shape), a new array with out[i] = table[ids[i]] (the inverse of
+    ``scatter_add_rows``). The caller checks the ids: they are not checked again here.
+
+    Why not ``table[ids]``: that copy runs on one thread, which reaches about half the memory
+    bandwidth of this machine class; a large gather is split into row chunks over
+    ``tinytorch.core.parallel`` threads (numpy releases the GIL while copying).
+    ``mode="clip"`` skips numpy's second bounds check: with ``out=`` and the default "raise"
+    mode, np.take gathers into a temporary first and is ~3x slower (benchmarks/scatter.py).
+    """
+    flat = ids.reshape(-1)
+    out = np.empty((flat.size,) + table.shape[1:], dtype=table.dtype)
+    row_bytes = max(1, out[:1].nbytes)
+
+    def copy(start, stop):
+        np.take(table, flat[start:stop], axis=0, out=out[start:stop], mode="clip")
+
+    run_in_chunks(copy, flat.size, grain=max(1, _GATHER_GRAIN_BYTES // row_bytes))
+    return out.reshape(ids.shape + table.shape[1:])
 
 
 # Ids used more often than this are summed on their own (one np.add.reduce each) instead of in
@@ -642,9 +671,7 @@ def embedding_lookup(weight: Tensor, indices, sparse: bool = False) -> Tensor:
             f"(allowed: 0..{vocab - 1}). Hint: the vocab_size must exceed the largest token id."
         )
     ids = ids.astype(np.int64, copy=False)
-    # np.take along axis 0 is numpy's row-gather kernel: same values as weight.data[ids], a little
-    # faster than fancy indexing on large tables (benchmarks/scatter.py, gather table).
-    out = np.take(weight.data, ids, axis=0)
+    out = gather_rows(weight.data, ids)
     return apply_op("embedding_sparse" if sparse else "embedding", out, (weight,), indices=ids)
 
 enable_autograd()
