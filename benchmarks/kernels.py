@@ -16,6 +16,12 @@ embedding rows. In a process, ours and PyTorch's version of a row alternate (tim
 and the medians are reported; max_abs_diff compares their outputs and gradients (same weights,
 same inputs). OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, are removed for the workers (they
 slow numpy's OpenBLAS here); --keep-openblas-env keeps them. Tests never change them.
+
+OMP_WAIT_POLICY=PASSIVE is set for the workers (--omp-wait-policy changes it). Why: after each
+call PyTorch's OpenMP threads spin, waiting for more work; with ours timed right after it, on a
+2-CPU machine that spinning thread takes the core our second thread needs (a large gather timed
+3.9 ms after a PyTorch call vs 2.3 ms alone). PASSIVE makes them sleep instead; PyTorch's own
+times did not get worse with it here (its large gather: 1.4 ms PASSIVE, 1.8-2.0 ms default).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ ATTENTION_WORKLOADS = {  # name: (batch, heads, seq, head_dim); always causal
     "b4 h12 s512 d64": (4, 12, 512, 64),
 }
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+OMP_WAIT_POLICIES = ("PASSIVE", "ACTIVE", "keep")
 SLOW_OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 GROUPS = ("embedding", "embedding_layer", "attention")
 
@@ -335,7 +342,7 @@ def environment_info(torch, threads):
         "torch_threads": torch.get_num_threads(),
         "python": sys.version.split()[0],
         "cpu_count": os.cpu_count(),
-        "env": {v: os.environ.get(v) for v in THREAD_VARIABLES + SLOW_OPENBLAS_VARIABLES + ("THP_MEM_ALLOC_ENABLE",)},
+        "env": {v: os.environ.get(v) for v in THREAD_VARIABLES + SLOW_OPENBLAS_VARIABLES + ("THP_MEM_ALLOC_ENABLE", "OMP_WAIT_POLICY")},
     }
     try:
         from threadpoolctl import threadpool_info
@@ -396,6 +403,8 @@ def run_worker(threads, variant, args, memory):
     removed = {}
     if not args.keep_openblas_env:
         removed = {v: env.pop(v) for v in SLOW_OPENBLAS_VARIABLES if v in env}
+    if args.omp_wait_policy != "keep":
+        env["OMP_WAIT_POLICY"] = args.omp_wait_policy
     if variant == "thp":
         env["THP_MEM_ALLOC_ENABLE"] = "1"
     else:
@@ -495,7 +504,9 @@ def write_report(results, args):
            + f" (OpenBLAS core type with them: {results[0]['environment'].get('driver_blas_with_those_variables')}, "
            + f"without: {[p.get('architecture') for p in env.get('threadpools', []) if isinstance(p, dict) and p.get('internal_api') == 'openblas']})"
            if removed else "none needed (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE not set)")
-        + "; thread variables " + ", ".join(THREAD_VARIABLES) + " set per worker.",
+        + "; thread variables " + ", ".join(THREAD_VARIABLES) + " set per worker"
+        + f"; OMP_WAIT_POLICY={env['env'].get('OMP_WAIT_POLICY')} (PyTorch's spinning OpenMP threads "
+        "would otherwise take the second core from the row timed after them; see kernels.py).",
         "",
         f"Load average (1 min) at the start -> end of each worker: {loads}. A load above the CPU count "
         "means other processes shared the cores; multi-threaded BLAS/OpenMP suffers most.",
@@ -547,6 +558,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="5 repeats")
     parser.add_argument("--only", default=",".join(GROUPS), help="comma-separated subset of " + ",".join(GROUPS))
     parser.add_argument("--no-thp", action="store_true", help="skip the PyTorch huge-page-allocator processes")
+    parser.add_argument("--omp-wait-policy", default="PASSIVE", choices=OMP_WAIT_POLICIES,
+                        help="OMP_WAIT_POLICY for the workers (default PASSIVE; keep = leave the environment as is)")
     parser.add_argument("--keep-openblas-env", action="store_true", help="do not unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
     # Internal: the per-process worker.
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

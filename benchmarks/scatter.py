@@ -9,7 +9,8 @@ winner, ``scatter_add_rows`` in tinytorch.core.autograd.
 
 Every candidate allocates its own zero table, as the backward must: above ~32 MiB a fresh table
 costs page faults, so the "zero table" row (np.zeros plus one write per 4 KiB page) is the floor
-any candidate pays. numpy runs all of these on one thread.
+any candidate pays. numpy runs all of these on one thread; the library's scatter_add_rows is
+also timed with 2 threads, each of which takes a row range of the table (and its page faults).
 """
 
 from __future__ import annotations
@@ -83,10 +84,18 @@ def one_hot_matmul(ids, rows, vocab):
     return one_hot.T @ rows
 
 
-def unique_rounds(ids, rows, vocab):
-    """tinytorch's scatter_add_rows: rounds of unique ids (plain fancy-index assignment and +=),
-    the tail of rare heavy repeats through np.add.at."""
-    return scatter_add_rows(ids, rows, vocab)
+def _library_scatter(threads):
+    def unique_rounds(ids, rows, vocab):
+        set_num_threads(threads)
+        return scatter_add_rows(ids, rows, vocab)
+
+    unique_rounds.__name__ = "unique_rounds" if threads == 1 else f"unique_rounds_{threads}_threads"
+    unique_rounds.__doc__ = ("tinytorch's scatter_add_rows: rounds of unique ids (plain fancy-index assignment and +=), "
+                             "heavy repeats through np.add.reduce; with threads, each takes a row range of the table.")
+    return unique_rounds
+
+
+unique_rounds = _library_scatter(1)
 
 
 class ReusedTable:
@@ -112,7 +121,8 @@ class ReusedTable:
         return self.table
 
 
-CANDIDATES = [add_at_rows, add_at_flat, sort_reduceat, bincount_columns, bincount_flat, one_hot_matmul, unique_rounds]
+CANDIDATES = [add_at_rows, add_at_flat, sort_reduceat, bincount_columns, bincount_flat, one_hot_matmul, unique_rounds,
+              _library_scatter(2)]
 
 
 def zero_table(ids, rows, vocab):

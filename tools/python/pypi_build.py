@@ -128,6 +128,18 @@ def remove_unsafe_files(root):
     return removed
 
 
+def drop_outside_rows(record):
+    """Drops RECORD rows of files pip put outside the site folder (console scripts in ../../bin).
+
+    Their hashes cover a shebang naming the interpreter's absolute path, and RECORD is in every
+    test's runfiles: left in, machines with the interpreter elsewhere would share no cache hit.
+    """
+    with open(record, encoding="utf-8") as f:
+        rows = [row for row in f.read().splitlines(True) if not row.startswith("..")]
+    with open(record, "w", encoding="utf-8") as f:
+        f.writelines(rows)
+
+
 def main(lock_path, site, out):
     with open(lock_path, encoding="utf-8") as f:
         pins = parse_lock(f.read())
@@ -143,6 +155,7 @@ def main(lock_path, site, out):
             if os.path.exists(os.path.join(site, entry)):
                 shutil.move(os.path.join(site, entry), os.path.join(target, entry))
         remove_unsafe_files(target)
+        drop_outside_rows(os.path.join(target, dist_info, "RECORD"))
         provides = provided_modules(entries)
         with open(os.path.join(out, key, "BUILD.bazel"), "w", encoding="utf-8") as f:
             f.write(build_file(key, pin, deps[key], provides))

@@ -25,7 +25,7 @@ def make_site(root):
     (site / "alpha_pkg-1.0.dist-info").mkdir()
     (site / "alpha_pkg-1.0.dist-info" / "RECORD").write_text(
         "alpha/__init__.py,,\nalpha/sub/mod.py,,\nalpha/script (dev).tmpl,,\n"
-        "alpha_pkg-1.0.dist-info/RECORD,,\n../../bin/alpha,,\n")
+        "alpha_pkg-1.0.dist-info/RECORD,,\n../../bin/alpha,sha256=abc,120\n")
     (site / "beta.py").write_text("")
     (site / "beta-2.0.dist-info").mkdir()
     (site / "beta-2.0.dist-info" / "RECORD").write_text("beta.py,,\nbeta-2.0.dist-info/RECORD,,\n")
@@ -63,6 +63,10 @@ def test_main_builds_one_package_per_distribution(tmp_path):
     assert (out / "alpha_pkg" / "site" / "alpha" / "sub" / "mod.py").exists()
     assert not (out / "alpha_pkg" / "site" / "alpha" / "script (dev).tmpl").exists()  # unsafe for runfiles
     assert (out / "beta" / "site" / "beta.py").exists()
+    # The console script's row (its hash covers this machine's interpreter path) is dropped.
+    record = (out / "alpha_pkg" / "site" / "alpha_pkg-1.0.dist-info" / "RECORD").read_text()
+    assert record.splitlines() == ["alpha/__init__.py,,", "alpha/sub/mod.py,,", "alpha/script (dev).tmpl,,",
+                                   "alpha_pkg-1.0.dist-info/RECORD,,"]
     assert not site.exists()
 
     build = (out / "alpha_pkg" / "BUILD.bazel").read_text()

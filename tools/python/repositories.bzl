@@ -9,15 +9,19 @@ _SUPPORTED = ((3, 11), (3, 12))
 _TOOLCHAIN_BUILD = """\
 load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
 
-exports_files(["python3", "interpreter_path.txt"])
+exports_files(["python3", "python3.real", "interpreter_path.txt"])
 
 # Tests see only their runfiles: -S (no site-packages), -s (no user site), -P (no script folder
 # on sys.path). -I would also drop PYTHONPATH, which Bazel's stub uses for the runfiles.
+# No absolute path of this machine reaches an action key: the wrapper runs the interpreter through
+# the symlink python3.real next to it (digested by content), and the stub that launches it is any
+# python3 on PATH. So machines with the same Python at different paths share cache hits.
 py_runtime(
     name = "runtime",
     interpreter = ":python3",
+    files = [":python3.real"],
     python_version = "PY3",
-    stub_shebang = "#!{interpreter}",
+    stub_shebang = "#!/usr/bin/env python3",
 )
 
 py_runtime_pair(
@@ -51,10 +55,11 @@ def _find_python(rctx):
 
 def _python_interpreter_impl(rctx):
     executable, version = _find_python(rctx)
-    rctx.file("python3", "#!/bin/sh\nexec {} -S -s -P \"$@\"\n".format(executable), executable = True)
+    rctx.symlink(executable, "python3.real")
+    rctx.file("python3", "#!/bin/sh\nexec \"$(dirname \"$0\")/python3.real\" -S -s -P \"$@\"\n", executable = True)
     rctx.file("interpreter_path.txt", executable + "\n")
     rctx.file("version.txt", version + "\n")
-    rctx.file("BUILD.bazel", _TOOLCHAIN_BUILD.format(interpreter = executable))
+    rctx.file("BUILD.bazel", _TOOLCHAIN_BUILD)
     rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
 
 python_interpreter = repository_rule(

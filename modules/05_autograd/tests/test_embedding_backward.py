@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core.autograd import embedding_lookup, scatter_add_rows
+from tinytorch.core.parallel import set_num_threads
 from tinytorch.core.tensor import Tensor
 
 
@@ -35,6 +36,28 @@ def test_scatter_add_rows_is_bitwise_np_add_at(positions):
     # Same additions in the same order as np.add.at, so not just close: identical.
     np.testing.assert_array_equal(out, add_at_reference(positions, rows, num_rows))
     np.testing.assert_array_equal(out[-2:], 0.0)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_scatter_add_rows_split_over_threads_is_bitwise_np_add_at(threads):
+    # 30,000 rows of 16 float32 = 1.9 MB: above the 256 KiB grain, so 2-3 threads each take a
+    # row range. Ids on both sides of every range boundary, heavy ids (padding) among them.
+    rng = np.random.default_rng(4)
+    num_rows = 30_000
+    boundaries = [num_rows * i // threads for i in range(1, threads)]
+    positions = np.concatenate([
+        rng.integers(0, num_rows, size=6000),
+        np.repeat(np.array([b - 1 for b in boundaries] + boundaries, dtype=np.int64), 40),  # heavy rows at each boundary
+        np.full(500, 0), np.full(3, num_rows - 1),
+    ])
+    rng.shuffle(positions)
+    rows = rng.standard_normal((positions.size, 16)).astype(np.float32)
+    set_num_threads(threads)
+    try:
+        out = scatter_add_rows(positions, rows, num_rows)
+    finally:
+        set_num_threads(None)
+    np.testing.assert_array_equal(out, add_at_reference(positions, rows, num_rows))
 
 
 def test_scatter_add_rows_hand_computed_and_row_shapes():

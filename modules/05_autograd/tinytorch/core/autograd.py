@@ -265,9 +265,9 @@ class SliceBackward(Function):
         return (full,)
 
 
-# Below this many output bytes per thread a gather stays on one thread: handing a chunk to another
-# thread costs ~10-20 us, which a copy of less than ~256 KiB does not win back.
-_GATHER_GRAIN_BYTES = 256 * 1024
+# Below this many bytes per thread, gathers and scatters stay on one thread: handing a chunk to
+# another thread costs ~10-20 us, which copying less than ~256 KiB does not win back.
+_PARALLEL_GRAIN_BYTES = 256 * 1024
 
 
 def gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -283,12 +283,11 @@ def gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """
     flat = ids.reshape(-1)
     out = np.empty((flat.size,) + table.shape[1:], dtype=table.dtype)
-    row_bytes = max(1, out[:1].nbytes)
 
     def copy(start, stop):
         np.take(table, flat[start:stop], axis=0, out=out[start:stop], mode="clip")
 
-    run_in_chunks(copy, flat.size, grain=max(1, _GATHER_GRAIN_BYTES // row_bytes))
+    run_in_chunks(copy, flat.size, grain=_PARALLEL_GRAIN_BYTES // max(1, out[:1].nbytes))
     return out.reshape(ids.shape + table.shape[1:])
 
 
@@ -311,13 +310,31 @@ def scatter_add_rows(positions: np.ndarray, rows: np.ndarray, num_rows: int) -> 
     first occurrence) is most of the work and is a plain assignment. Positions repeated more than
     _HEAVY_REPEATS times are summed separately by np.add.reduce along axis 0, which also adds the
     rows one after another.
+
+    Threads (``tinytorch.core.parallel``) take disjoint row ranges of the table, with the entries
+    that land there: most of the time of a large fresh table is the kernel zeroing its pages on
+    first write, and that is then done by all threads at once.
     """
-    n = positions.shape[0]
     out = np.zeros((num_rows,) + rows.shape[1:], dtype=rows.dtype)
-    if n == 0:
+    if positions.shape[0] == 0:
         return out
     order = np.argsort(positions, kind="stable")  # each position's occurrences, in order of k
     sorted_pos = positions[order]
+
+    def add_range(first_row, end_row):
+        begin, end = np.searchsorted(sorted_pos, (first_row, end_row))
+        _add_sorted(out, sorted_pos[begin:end], order[begin:end], rows)
+
+    run_in_chunks(add_range, num_rows, grain=_PARALLEL_GRAIN_BYTES // max(1, out[:1].nbytes))
+    return out
+
+
+def _add_sorted(out, sorted_pos, order, rows):
+    """out[sorted_pos[j]] += rows[order[j]] for every j, in rounds (see scatter_add_rows);
+    sorted_pos ascending, and order ascending among equal positions."""
+    n = sorted_pos.shape[0]
+    if n == 0:
+        return
     starts_group = np.empty(n, dtype=bool)
     starts_group[0] = True
     np.not_equal(sorted_pos[1:], sorted_pos[:-1], out=starts_group[1:])
@@ -328,18 +345,17 @@ def scatter_add_rows(positions: np.ndarray, rows: np.ndarray, num_rows: int) -> 
         out[sorted_pos[start]] = np.add.reduce(rows[order[start : start + count]], axis=0)
     # Occurrence number of each sorted entry: its index minus the index where its group starts.
     occurrence = np.arange(n) - np.repeat(group_start, counts)
-    light = np.repeat(~heavy, counts)
-    order, occurrence = order[light], occurrence[light]
-    by_round = order[np.argsort(occurrence, kind="stable")]  # round 0 entries, then round 1, ...
+    light = np.flatnonzero(np.repeat(~heavy, counts))
+    occurrence = occurrence[light]
+    by_round = light[np.argsort(occurrence, kind="stable")]  # round 0 entries, then round 1, ...
     begin = 0
     for r, end in enumerate(np.cumsum(np.bincount(occurrence))):
         take = by_round[begin:end]
         if r == 0:
-            out[positions[take]] = rows[take]
+            out[sorted_pos[take]] = rows[order[take]]
         else:
-            out[positions[take]] += rows[take]
+            out[sorted_pos[take]] += rows[order[take]]
         begin = end
-    return out
 
 
 class RowSparseGrad:
