@@ -117,6 +117,30 @@ def test_an_error_in_another_chunk_is_raised_after_all_chunks_finish():
     assert sorted(finished) == [0, 2]
 
 
+def test_a_chunk_may_run_its_own_loop():
+    # The barrier holds 64 outer chunks until all run at once, so all 63 pool threads are busy
+    # (no other test asks for more than 16 threads: the pool has exactly 63). An inner loop that
+    # then queued work for the pool would wait forever.
+    set_num_threads(64)
+    covered, lock = [], threading.Lock()
+    all_busy = threading.Barrier(64, timeout=10)
+
+    def outer(start, stop):
+        all_busy.wait()
+
+        def inner(a, b):
+            with lock:
+                covered.extend(range(start * 10 + a, start * 10 + b))
+
+        run_in_chunks(inner, 10, 1)
+
+    runner = threading.Thread(target=run_in_chunks, args=(outer, 64, 1), daemon=True)
+    runner.start()
+    runner.join(timeout=20)
+    assert not runner.is_alive(), "a loop inside a chunk waited on the busy pool"
+    assert sorted(covered) == list(range(640))
+
+
 def test_a_forked_child_gets_working_threads():
     # The parent's pool exists before the fork; the child must not wait on its dead threads.
     set_num_threads(2)

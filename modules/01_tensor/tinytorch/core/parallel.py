@@ -24,6 +24,7 @@ _ENV_VARIABLES = ("TINYTORCH_NUM_THREADS", "OMP_NUM_THREADS")
 _lock = threading.Lock()
 _threads = None  # set by set_num_threads; None = read the environment
 _pool = None  # (pid, executor, workers): a forked child must not reuse its parent's executor
+_worker = threading.local()  # .busy is True on a pool thread while it runs a chunk
 
 
 def _check_count(value, source: str) -> int:
@@ -77,14 +78,16 @@ def run_in_chunks(work, n: int, grain: int) -> None:
     thread runs the first chunk itself; the others run on a shared pool. ``work`` must write only
     its own chunk's part of the output; it gains only if it releases the GIL (numpy kernels do).
     The first exception raised by any chunk is re-raised here, after all chunks have finished.
+    Called from inside a chunk, it runs on that thread alone (waiting on the pool from a pool
+    thread could wait forever).
     """
     chunks = max(1, min(get_num_threads(), n // max(1, grain)))
-    if chunks == 1:
+    if chunks == 1 or getattr(_worker, "busy", False):
         work(0, n)
         return
     bounds = [n * i // chunks for i in range(chunks + 1)]
     pool = _executor(chunks - 1)
-    futures = [pool.submit(work, bounds[i], bounds[i + 1]) for i in range(1, chunks)]
+    futures = [pool.submit(_run_chunk, work, bounds[i], bounds[i + 1]) for i in range(1, chunks)]
     error = None
     try:
         work(bounds[0], bounds[1])
@@ -95,3 +98,11 @@ def run_in_chunks(work, n: int, grain: int) -> None:
         error = error or exc
     if error is not None:
         raise error
+
+
+def _run_chunk(work, start, stop):
+    _worker.busy = True
+    try:
+        work(start, stop)
+    finally:
+        _worker.busy = False
