@@ -148,6 +148,66 @@ class TestBackwardIntegration:
             numeric[idx] = (plus - minus) / (2 * eps)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
+    def test_shared_embedding_gradient_accumulation(self):
+        """One table used three times in one graph (two lookups and weight tying, logits = a @ W.T):
+        its gradient is the sum over every use, in closed form and by float64 finite differences."""
+        rng = np.random.default_rng(5)
+        embed = Embedding(vocab_size=6, embed_dim=4, seed=1)
+        embed.weight = Tensor(embed.weight.data, dtype=np.float64, requires_grad=True)
+        src, tgt = np.array([[0, 2, 2]]), np.array([[2, 5, 1]])  # id 2 in both lookups
+        mix = rng.normal(size=(1, 3, 6))
+
+        def loss():
+            a, b = embed(src), embed(tgt)
+            logits = a @ embed.weight.T  # (1, 3, 4) @ (4, 6) -> (1, 3, 6): the tied output layer
+            return (a * b).sum() + (logits * Tensor(mix, dtype=np.float64)).sum()
+
+        loss().backward()
+        analytic = embed.weight.grad.data.copy()
+
+        W = embed.weight.data
+        a, b = W[src[0]], W[tgt[0]]
+        closed = hand_scatter(6, 4, src, b) + hand_scatter(6, 4, tgt, a)  # a*b through each lookup
+        closed += hand_scatter(6, 4, src, mix[0] @ W)  # the logits through the lookup a
+        closed += mix[0].T @ a  # the logits through W.T
+        np.testing.assert_allclose(analytic, closed, rtol=1e-12, atol=1e-12)
+        assert np.abs(analytic[[3, 4]]).max() > 0  # rows used only by tying still get gradient
+
+        numeric = np.zeros_like(W)
+        for idx in np.ndindex(W.shape):
+            old = W[idx]
+            W[idx] = old + 1e-6
+            plus = float(loss().item())
+            W[idx] = old - 1e-6
+            minus = float(loss().item())
+            W[idx] = old
+            numeric[idx] = (plus - minus) / 2e-6
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+    def test_slicing_and_reshaping_the_output_keep_the_lookup(self):
+        """Tensor ops of 01 on the lookup's output: values stay the table's rows, and the gradient
+        flows back through the slice / reshape / row index to exactly the ids they kept."""
+        embed = Embedding(vocab_size=10, embed_dim=4, seed=0)
+        ids = np.array([[1, 7, 3], [3, 7, 0]])
+        out = embed(ids)
+        column = out[:, 1]  # (2, 4): position 1 of both sequences, id 7 twice
+        np.testing.assert_array_equal(column.data, embed.weight.data[[7, 7]])
+        flat = out.reshape(-1, 4)  # (6, 4) in row-major id order
+        np.testing.assert_array_equal(flat.data, embed.weight.data[ids.reshape(-1)])
+
+        column.reshape(-1).sum().backward()
+        expected = np.zeros((10, 4), dtype=np.float32)
+        expected[7] = 2.0
+        np.testing.assert_array_equal(embed.weight.grad.data, expected)
+
+        embed.zero_grad()
+        picked = flat[np.array([0, 5, 5])]  # ids 1, 0, 0
+        (picked * Tensor(np.arange(12.0).reshape(3, 4))).sum().backward()
+        expected = np.zeros((10, 4), dtype=np.float32)
+        expected[1] = [0, 1, 2, 3]
+        expected[0] = np.array([4, 5, 6, 7]) + np.array([8, 9, 10, 11])
+        np.testing.assert_array_equal(embed.weight.grad.data, expected)
+
     def test_embedding_index_out_of_bounds(self):
         """Integer ids < 0 or >= vocab_size: ValueError naming the id, where it is, and [0, vocab-1]."""
         embed = Embedding(vocab_size=100, embed_dim=4, seed=0)

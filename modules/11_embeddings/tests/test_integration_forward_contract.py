@@ -79,8 +79,9 @@ class TestForwardIntegration:
         emb = Embedding(20, 8, seed=0)
         for pe in (PositionalEncoding(max_seq_len=6, embed_dim=8, seed=0), SinusoidalPositionalEncoding(6, 8)):
             assert pe(emb(np.zeros((2, 6), dtype=np.int64))).shape == (2, 6, 8)  # at the limit
-            with pytest.raises(ValueError, match=rf"sequence length 7 exceeds maximum 6 \(max_seq_len of {type(pe).__name__}\)"):
+            with pytest.raises(ValueError, match=rf"sequence length 7 exceeds maximum 6 \(max_seq_len of {type(pe).__name__}\)") as info:
                 pe(emb(np.zeros((2, 7), dtype=np.int64)))
+            assert "truncation=True" in str(info.value) and "max_seq_len >= 7" in str(info.value)
             with pytest.raises(ValueError, match="exceeds maximum 6"):
                 pe(emb(np.zeros((7,), dtype=np.int64)))
         for pos_encoding in ("learned", "sinusoidal", None):
