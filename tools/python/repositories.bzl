@@ -93,6 +93,11 @@ def _pypi_install_impl(rctx):
 
 def _explain_pip_failure(output, lock):
     lines = output.split("\n")
+    if "No module named pip" in output:
+        return ("The Python interpreter has no pip, which installs %s.\n" % lock +
+                "Fix: apt-get install python3-pip (Debian's python3; ./bazelw does this as root), " +
+                "or `python3 -m ensurepip`, or point TINYTORCH_PYTHON at a CPython 3.11/3.12 with pip.\n\n" +
+                "pip said:\n" + output)
     if "DO NOT MATCH THE HASHES" in output:
         # pip lists each offender as "    numpy==2.4.6 from file:///...whl#sha256=... (from -r ...):"
         mismatched = [l.strip().split(" from ")[0] for l in lines if l.startswith("    ") and "==" in l and l.endswith(":")]
