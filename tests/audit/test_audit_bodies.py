@@ -3,7 +3,8 @@
 
 Issue 3: "The audit's twelve test bodies, pasted unchanged into a test that depends on all
 modules, pass." Nothing below the fixture is edited; the bodies draw from numpy's legacy global
-generator, so the fixture seeds it to make every run identical.
+generator, so the fixture seeds it to make every run identical (layers built without seed= draw
+their generator from it too: tinytorch.core.layers.make_rng).
 """
 
 import numpy as np

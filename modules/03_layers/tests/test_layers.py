@@ -7,7 +7,7 @@ modules/05_autograd/tests/test_layer_grads.py.
 import numpy as np
 import pytest
 
-from tinytorch.core.layers import Dropout, Linear, Module
+from tinytorch.core.layers import Dropout, Linear, Module, make_rng
 from tinytorch.core.tensor import Tensor
 
 
@@ -58,6 +58,28 @@ def test_linear_init_is_seeded_and_bounded():
     assert np.sqrt(6.0 / (64 + 32)) < np.abs(kaiming.weight.data).max() <= np.sqrt(6.0 / 64)
     rng = np.random.default_rng(3)
     np.testing.assert_array_equal(Linear(2, 2, rng=rng).weight.data.shape, (2, 2))
+
+
+def test_unseeded_layers_follow_numpy_global_seed():
+    # No seed and no rng: the generator is seeded from np.random's global state, so
+    # np.random.seed(n) makes the whole model reproducible (like torch.manual_seed).
+    np.random.seed(3)
+    first = Linear(4, 3)
+    np.random.seed(3)
+    again = Linear(4, 3)
+    np.testing.assert_array_equal(first.weight.data, again.weight.data)
+    other = Linear(4, 3)  # the global state moved on: a different draw
+    assert not np.array_equal(other.weight.data, first.weight.data)
+
+
+def test_make_rng_sources_and_errors():
+    gen = np.random.default_rng(1)
+    assert make_rng(rng=gen) is gen
+    np.testing.assert_array_equal(make_rng(seed=5).random(3), np.random.default_rng(5).random(3))
+    with pytest.raises(ValueError, match="either seed or rng"):
+        make_rng(seed=1, rng=gen)
+    with pytest.raises(TypeError, match="rng must be a numpy Generator, got RandomState"):
+        make_rng(rng=np.random.RandomState(0))
 
 
 def test_linear_bad_arguments():

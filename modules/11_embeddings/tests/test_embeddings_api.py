@@ -61,3 +61,16 @@ def test_rng_argument_is_shared_in_order():
     for p, q in zip(a.parameters(), b.parameters()):
         np.testing.assert_array_equal(p.data, q.data)
     assert isinstance(a.token_embedding.weight, Tensor)
+
+
+def test_unseeded_tables_follow_numpy_global_seed():
+    # The audit's fixture seeds only np.random; tables built without seed= must then repeat.
+    def build():
+        np.random.seed(0)
+        return (embedding_core.Embedding(50, 8).weight.data,
+                text_embeddings.EmbeddingLayer(50, 8, max_seq_len=4).pos_encoding.position_embeddings.data)
+
+    first, again = build(), build()
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], embedding_core.Embedding(50, 8).weight.data)

@@ -13,16 +13,25 @@ import numpy as np
 
 from tinytorch.core.tensor import Tensor
 
-__all__ = ["Module", "Linear", "Dropout"]
+__all__ = ["Module", "Linear", "Dropout", "make_rng"]
 
 
-def _make_rng(seed, rng) -> np.random.Generator:
+def make_rng(seed=None, rng=None) -> np.random.Generator:
+    """The random generator a layer initialises from: ``rng`` itself, else one seeded with ``seed``,
+    else one seeded from numpy's global generator, so ``np.random.seed(0)`` makes layers built
+    without a seed reproducible too (as ``torch.manual_seed`` does for PyTorch modules).
+
+    Raises:
+        ValueError: both seed and rng given. TypeError: rng is not a numpy Generator.
+    """
     if seed is not None and rng is not None:
         raise ValueError("pass either seed or rng, not both. Hint: rng=np.random.default_rng(seed).")
     if rng is not None:
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}. Hint: np.random.default_rng(0).")
         return rng
+    if seed is None:
+        seed = np.random.randint(0, 2**63 - 1, dtype=np.int64)
     return np.random.default_rng(seed)
 
 
@@ -107,7 +116,7 @@ class Linear(Module):
         self.in_features, self.out_features = int(in_features), int(out_features)
         fan = self.in_features + self.out_features if init == "xavier" else self.in_features
         bound = np.sqrt(6.0 / fan)
-        gen = _make_rng(seed, rng)
+        gen = make_rng(seed, rng)
         self.weight = Tensor(gen.uniform(-bound, bound, size=(self.in_features, self.out_features)), requires_grad=True)
         self.bias = Tensor(np.zeros(self.out_features), requires_grad=True) if bias else None
 
@@ -138,7 +147,7 @@ class Dropout(Module):
                 "Hint: p is the fraction of elements zeroed, e.g. Dropout(0.1)."
             )
         self.p = float(p)
-        self.rng = _make_rng(seed, rng)
+        self.rng = make_rng(seed, rng)
 
     def forward(self, x) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)

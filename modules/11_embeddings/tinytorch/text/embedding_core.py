@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from tinytorch.core.autograd import embedding_lookup
-from tinytorch.core.layers import Module
+from tinytorch.core.layers import Module, make_rng
 from tinytorch.core.tensor import Tensor
 
 __all__ = ["Embedding", "validate_token_ids", "check_positive_int"]
@@ -120,11 +120,7 @@ def validate_token_ids(tokens, vocab_size: int) -> np.ndarray:
 def init_table(rows: int, cols: int, seed=None, rng=None) -> np.ndarray:
     """(rows, cols) float32 table drawn from U(-b, b), b = sqrt(6 / (rows + cols)) (Glorot uniform,
     like Linear in module 03); ``seed`` or ``rng`` make it reproducible."""
-    if seed is not None and rng is not None:
-        raise ValueError("pass either seed or rng, not both. Hint: rng=np.random.default_rng(seed).")
-    if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}. Hint: np.random.default_rng(0).")
-    gen = rng if rng is not None else np.random.default_rng(seed)
+    gen = make_rng(seed, rng)
     bound = np.sqrt(6.0 / (rows + cols))
     return gen.uniform(-bound, bound, size=(rows, cols)).astype(np.float32)
 

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.layers import Module
+from tinytorch.core.layers import Module, make_rng
 from tinytorch.core.tensor import Tensor
 from tinytorch.text.embedding_core import Embedding, check_positive_int, init_table, validate_token_ids
 
@@ -202,9 +202,7 @@ class EmbeddingLayer(Module):
             )
         if not isinstance(scale_embeddings, (bool, np.bool_)):
             raise TypeError(f"EmbeddingLayer scale_embeddings must be True or False, got {scale_embeddings!r}.")
-        if seed is not None and rng is not None:
-            raise ValueError("pass either seed or rng, not both. Hint: rng=np.random.default_rng(seed).")
-        gen = rng if rng is not None else np.random.default_rng(seed)
+        gen = make_rng(seed, rng)
 
         self.pos_encoding_type = pos_encoding
         self.scale_embeddings = bool(scale_embeddings)

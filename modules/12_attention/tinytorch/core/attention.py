@@ -32,7 +32,7 @@ import threading
 import numpy as np
 
 from tinytorch.core.autograd import Function, apply_op, register_backward
-from tinytorch.core.layers import Linear, Module
+from tinytorch.core.layers import Linear, Module, make_rng
 from tinytorch.core.tensor import Tensor, is_grad_enabled
 
 __all__ = [
@@ -393,9 +393,7 @@ class MultiHeadAttention(Module):
                 "Hint: each head gets embed_dim // num_heads features; pick num_heads dividing embed_dim."
             )
         self.head_dim = self.embed_dim // self.num_heads
-        if seed is not None and rng is not None:
-            raise ValueError("pass either seed or rng, not both. Hint: rng=np.random.default_rng(seed).")
-        gen = rng if rng is not None else np.random.default_rng(seed)
+        gen = make_rng(seed, rng)
         self.q_proj = Linear(self.embed_dim, self.embed_dim, bias=bias, rng=gen)
         self.k_proj = Linear(self.embed_dim, self.embed_dim, bias=bias, rng=gen)
         self.v_proj = Linear(self.embed_dim, self.embed_dim, bias=bias, rng=gen)
