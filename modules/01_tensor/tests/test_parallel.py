@@ -50,7 +50,12 @@ def test_set_num_threads_rejects_non_positive_ints(bad, error, text):
     assert get_num_threads() == len(os.sched_getaffinity(0))  # the bad call changed nothing
 
 
-@pytest.mark.parametrize("raw", ["two", "0", "-1", "1.5"])
+def test_omp_nested_list_uses_the_first_level(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")
+    assert get_num_threads() == 4
+
+
+@pytest.mark.parametrize("raw", ["two", "0", "-1", "1.5", ",2"])
 def test_bad_environment_value_names_the_variable(monkeypatch, raw):
     monkeypatch.setenv("OMP_NUM_THREADS", raw)
     with pytest.raises(ValueError, match=r"OMP_NUM_THREADS") as info:
@@ -118,12 +123,12 @@ def test_an_error_in_another_chunk_is_raised_after_all_chunks_finish():
 
 
 def test_a_chunk_may_run_its_own_loop():
-    # The barrier holds 64 outer chunks until all run at once, so all 63 pool threads are busy
-    # (no other test asks for more than 16 threads: the pool has exactly 63). An inner loop that
-    # then queued work for the pool would wait forever.
-    set_num_threads(64)
+    # The barrier holds 512 outer chunks until all run at once, so all 511 pool threads are busy
+    # (no other test asks for more than 400 threads: the pool has exactly 511 now). An inner
+    # loop that then queued work for the pool would wait forever.
+    set_num_threads(512)
     covered, lock = [], threading.Lock()
-    all_busy = threading.Barrier(64, timeout=10)
+    all_busy = threading.Barrier(512, timeout=20)
 
     def outer(start, stop):
         all_busy.wait()
@@ -134,11 +139,34 @@ def test_a_chunk_may_run_its_own_loop():
 
         run_in_chunks(inner, 10, 1)
 
-    runner = threading.Thread(target=run_in_chunks, args=(outer, 64, 1), daemon=True)
+    runner = threading.Thread(target=run_in_chunks, args=(outer, 512, 1), daemon=True)
     runner.start()
-    runner.join(timeout=20)
+    runner.join(timeout=30)
     assert not runner.is_alive(), "a loop inside a chunk waited on the busy pool"
-    assert sorted(covered) == list(range(640))
+    assert sorted(covered) == list(range(5120))
+
+
+def test_concurrent_callers_while_the_pool_grows():
+    # Each caller asks for more chunks than any before it, so callers keep replacing the pool
+    # while others submit to it; a submit to a pool already shut down would raise RuntimeError.
+    set_num_threads(400)
+    errors, lock = [], threading.Lock()
+
+    def caller(n):
+        try:
+            done = []
+            run_in_chunks(lambda a, b: done.append((a, b)), n, 1)
+            assert sorted(done) == [(i, i + 1) for i in range(n)]
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            with lock:
+                errors.append(repr(exc))
+
+    callers = [threading.Thread(target=caller, args=(n,)) for n in range(70, 400, 3)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(timeout=30)
+    assert errors == []
 
 
 def test_a_forked_child_gets_working_threads():

@@ -56,8 +56,10 @@ def test_linear_init_is_seeded_and_bounded():
     assert np.abs(a.weight.data).max() > 0.9 * xavier  # uses the whole range
     kaiming = Linear(64, 32, init="kaiming", seed=7)
     assert np.sqrt(6.0 / (64 + 32)) < np.abs(kaiming.weight.data).max() <= np.sqrt(6.0 / 64)
+    # rng= draws from the given generator: the same weights as seed=3, and the generator moves on.
     rng = np.random.default_rng(3)
-    np.testing.assert_array_equal(Linear(2, 2, rng=rng).weight.data.shape, (2, 2))
+    np.testing.assert_array_equal(Linear(2, 2, rng=rng).weight.data, Linear(2, 2, seed=3).weight.data)
+    assert not np.array_equal(Linear(2, 2, rng=rng).weight.data, Linear(2, 2, seed=3).weight.data)
 
 
 def test_unseeded_layers_follow_numpy_global_seed():
@@ -83,10 +85,15 @@ def test_make_rng_sources_and_errors():
 
 
 def test_linear_bad_arguments():
-    with pytest.raises(ValueError, match=r"in_features must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"in_features must be a positive int \(>= 1\), got 0"):
         Linear(0, 3)
-    with pytest.raises(ValueError, match=r"out_features must be a positive int, got 2\.5"):
+    with pytest.raises(TypeError, match=r"out_features must be a positive int, got float 2\.5"):
         Linear(3, 2.5)
+    with pytest.raises(TypeError, match=r"Linear bias must be True or False, got str 'no'"):
+        Linear(3, 2, bias="no")
+    for seed, error in ((1.5, TypeError), ("a", TypeError), (True, TypeError), (-1, ValueError)):
+        with pytest.raises(error, match=r"seed must be a non-negative int, got .*Hint: seed=0"):
+            Linear(3, 2, seed=seed)
     with pytest.raises(ValueError, match=r"init must be 'xavier' or 'kaiming', got 'normal'"):
         Linear(3, 2, init="normal")
     with pytest.raises(ValueError, match=r"either seed or rng"):

@@ -84,3 +84,22 @@ def test_non_leaf_table_receives_a_dense_gradient():
 def test_row_sparse_grad_checks_value_shape():
     with pytest.raises(ValueError, match=r"values must have shape \(n, \*row_shape\) = \(2, 3\).*got \(2, 4\)"):
         RowSparseGrad(np.array([0, 1]), np.zeros((2, 4)), (5, 3))
+
+
+def test_row_sparse_grad_scales_and_converts_like_an_array():
+    grad = RowSparseGrad(np.array([2, 0, 2]), np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), (4, 2))
+    dense = np.array([[3.0, 4.0], [0.0, 0.0], [6.0, 8.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(grad.numpy(), dense)
+    np.testing.assert_array_equal(np.asarray(grad), dense)
+    for scaled in (grad * 0.5, 0.5 * grad):
+        assert isinstance(scaled, RowSparseGrad)  # still one entry per id, not a dense table
+        np.testing.assert_array_equal(scaled.indices, [2, 0, 2])
+        np.testing.assert_array_equal(scaled.to_dense(), dense * 0.5)
+    with pytest.raises(TypeError, match=r"multiplied by a number, got ndarray\. Hint: use grad\.to_dense\(\)"):
+        grad * np.ones((4, 2))
+
+
+def test_backward_rejects_a_non_numeric_grad():
+    y = weight().sum()
+    with pytest.raises(TypeError, match=r"backward\(grad\) needs numbers of the output's shape \(\), got str 'a'"):
+        y.backward("a")

@@ -49,7 +49,7 @@ def test_representations():
     assert repr(embedding_core.Embedding(5, 3, seed=0)) == "Embedding(vocab_size=5, embed_dim=3)"
     assert repr(text_embeddings.PositionalEncoding(7, 3, seed=0)) == "PositionalEncoding(max_seq_len=7, embed_dim=3)"
     assert (
-        repr(text_embeddings.EmbeddingLayer(5, 4, pos_encoding="sinusoidal", scale_embeddings=True))
+        repr(text_embeddings.EmbeddingLayer(5, 4, pos_encoding="sinusoidal", scale_embeddings=True, seed=0))
         == "EmbeddingLayer(vocab_size=5, embed_dim=4, max_seq_len=512, pos_encoding='sinusoidal', scale_embeddings=True)"
     )
 

@@ -29,5 +29,5 @@ def test_sparse_embedding_matches_dense_forward_gradient_and_sgd_step():
 def test_sparse_flag_is_checked_and_shown():
     assert repr(Embedding(4, 2, sparse=True)) == "Embedding(vocab_size=4, embed_dim=2, sparse=True)"
     assert repr(Embedding(4, 2)) == "Embedding(vocab_size=4, embed_dim=2)"
-    with pytest.raises(TypeError, match=r"sparse must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match=r"sparse must be True or False, got str 'yes'"):
         Embedding(4, 2, sparse="yes")

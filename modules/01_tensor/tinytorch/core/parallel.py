@@ -50,7 +50,8 @@ def get_num_threads() -> int:
         raw = os.environ.get(name, "").strip()
         if raw:
             try:
-                value = int(raw)
+                # OMP_NUM_THREADS may list one count per nesting level ("4,2"): the first is ours.
+                value = int(raw.split(",")[0])
             except ValueError:
                 raise ValueError(
                     f"environment variable {name}={raw!r} must be a positive int. Hint: e.g. {name}=2, or unset it."
@@ -59,15 +60,17 @@ def get_num_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _executor(workers: int) -> ThreadPoolExecutor:
+def _submit_all(work, chunks) -> list:
+    """Submits ``work(start, stop)`` for every chunk, growing or replacing the pool if needed.
+    Under the lock, so no caller can submit to a pool another caller has just shut down."""
     global _pool
     with _lock:
-        if _pool is None or _pool[0] != os.getpid() or _pool[2] < workers:
+        if _pool is None or _pool[0] != os.getpid() or _pool[2] < len(chunks):
             if _pool is not None and _pool[0] == os.getpid():
                 _pool[1].shutdown(wait=False)  # finishes its queued chunks, then its threads exit
             # A forked child's copy of the parent's executor has no threads behind it: replaced.
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tinytorch"), workers)
-        return _pool[1]
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="tinytorch"), len(chunks))
+        return [_pool[1].submit(_run_chunk, work, start, stop) for start, stop in chunks]
 
 
 def run_in_chunks(work, n: int, grain: int) -> None:
@@ -86,8 +89,7 @@ def run_in_chunks(work, n: int, grain: int) -> None:
         work(0, n)
         return
     bounds = [n * i // chunks for i in range(chunks + 1)]
-    pool = _executor(chunks - 1)
-    futures = [pool.submit(_run_chunk, work, bounds[i], bounds[i + 1]) for i in range(1, chunks)]
+    futures = _submit_all(work, [(bounds[i], bounds[i + 1]) for i in range(1, chunks)])
     error = None
     try:
         work(bounds[0], bounds[1])

@@ -13,7 +13,26 @@ import numpy as np
 
 from tinytorch.core.tensor import Tensor
 
-__all__ = ["Module", "Linear", "Dropout", "make_rng"]
+__all__ = ["Module", "Linear", "Dropout", "make_rng", "check_positive_int", "check_bool"]
+
+
+def check_positive_int(name: str, value, owner: str) -> int:
+    """``value`` as an int; TypeError if it is not an integer, ValueError if it is < 1."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(
+            f"{owner} {name} must be a positive int, got {type(value).__name__} {value!r}. "
+            f"Hint: e.g. {name}=64."
+        )
+    if value < 1:
+        raise ValueError(f"{owner} {name} must be a positive int (>= 1), got {value!r}.")
+    return int(value)
+
+
+def check_bool(name: str, value, owner: str) -> bool:
+    """``value`` as a bool; TypeError for anything but True/False (a string like 'no' is truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner} {name} must be True or False, got {type(value).__name__} {value!r}.")
+    return bool(value)
 
 
 def make_rng(seed=None, rng=None) -> np.random.Generator:
@@ -26,6 +45,10 @@ def make_rng(seed=None, rng=None) -> np.random.Generator:
     """
     if seed is not None and rng is not None:
         raise ValueError("pass either seed or rng, not both. Hint: rng=np.random.default_rng(seed).")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer))):
+        raise TypeError(f"seed must be a non-negative int, got {type(seed).__name__} {seed!r}. Hint: seed=0.")
+    if seed is not None and seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}. Hint: seed=0.")
     if rng is not None:
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy Generator, got {type(rng).__name__}. Hint: np.random.default_rng(0).")
@@ -106,14 +129,11 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, init: str = "xavier", seed=None, rng=None):
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
-                raise ValueError(
-                    f"Linear {name} must be a positive int, got {value!r}. Hint: e.g. Linear(784, 128)."
-                )
+        self.in_features = check_positive_int("in_features", in_features, "Linear")
+        self.out_features = check_positive_int("out_features", out_features, "Linear")
+        bias = check_bool("bias", bias, "Linear")
         if init not in ("xavier", "kaiming"):
             raise ValueError(f"Linear init must be 'xavier' or 'kaiming', got {init!r}.")
-        self.in_features, self.out_features = int(in_features), int(out_features)
         fan = self.in_features + self.out_features if init == "xavier" else self.in_features
         bound = np.sqrt(6.0 / fan)
         gen = make_rng(seed, rng)

@@ -22,6 +22,8 @@ embedding op used by module 11.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from tinytorch.core.parallel import run_in_chunks
@@ -407,6 +409,13 @@ class RowSparseGrad:
     def to_dense(self) -> np.ndarray:
         return scatter_add_rows(self.indices, self.values, self.shape[0])
 
+    def numpy(self) -> np.ndarray:
+        """The dense gradient as a numpy array (like ``Tensor.numpy``)."""
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
     def coalesce(self) -> tuple:
         """(ids (m,) unique ascending int64, rows (m, *row_shape)): the rows of each id summed."""
         ids, slot = np.unique(self.indices, return_inverse=True)
@@ -426,6 +435,17 @@ class RowSparseGrad:
         return dense
 
     __radd__ = __add__
+
+    def __mul__(self, scale):
+        """A scalar times the gradient (e.g. clipping) stays row-sparse: only the values scale."""
+        if isinstance(scale, bool) or not isinstance(scale, (numbers.Real, np.number)):
+            raise TypeError(
+                f"a RowSparseGrad can be multiplied by a number, got {type(scale).__name__}. "
+                "Hint: use grad.to_dense() for array arithmetic."
+            )
+        return RowSparseGrad(self.indices, self.values * scale, self.shape)
+
+    __rmul__ = __mul__
 
     def __repr__(self) -> str:
         return f"RowSparseGrad(shape={self.shape}, entries={self.indices.size}, dtype={self.dtype})"
@@ -557,7 +577,14 @@ class AutogradEngine:
                 )
             grad = np.ones(tensor.shape, dtype=tensor.dtype)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=tensor.dtype)
+            raw = grad.data if isinstance(grad, Tensor) else grad
+            try:
+                grad = np.asarray(raw, dtype=tensor.dtype)
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"backward(grad) needs numbers of the output's shape {tensor.shape}, got "
+                    f"{type(raw).__name__} {raw!r:.60}. Hint: pass a numpy array or Tensor, e.g. np.ones({tensor.shape})."
+                ) from None
             if grad.shape != tensor.shape:
                 raise ValueError(
                     f"backward(grad) needs grad of the output's shape {tensor.shape}, got {grad.shape}. "

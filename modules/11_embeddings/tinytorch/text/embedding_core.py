@@ -14,29 +14,15 @@ layer owes on top: validated token ids with error messages that point at the lik
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from tinytorch.core.autograd import embedding_lookup
-from tinytorch.core.layers import Module, make_rng
+from tinytorch.core.layers import Module, check_bool, check_positive_int, make_rng
 from tinytorch.core.tensor import Tensor
 
-__all__ = ["Embedding", "validate_token_ids", "check_positive_int"]
+__all__ = ["Embedding", "validate_token_ids"]
 
 _MAX_REPORTED = 5
-
-
-def check_positive_int(name: str, value, owner: str) -> int:
-    """``value`` as an int; TypeError if it is not an integer, ValueError if it is < 1."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(
-            f"{owner} {name} must be a positive int, got {type(value).__name__} {value!r}. "
-            f"Hint: e.g. {name}=64."
-        )
-    if value < 1:
-        raise ValueError(f"{owner} {name} must be a positive int (>= 1), got {value!r}.")
-    return int(value)
 
 
 def _where(ids: np.ndarray, mask: np.ndarray) -> str:
@@ -156,9 +142,7 @@ class Embedding(Module):
         super().__init__()
         self.vocab_size = check_positive_int("vocab_size", vocab_size, "Embedding")
         self.embed_dim = check_positive_int("embed_dim", embed_dim, "Embedding")
-        if not isinstance(sparse, (bool, np.bool_)):
-            raise TypeError(f"Embedding sparse must be True or False, got {sparse!r}.")
-        self.sparse = bool(sparse)
+        self.sparse = check_bool("sparse", sparse, "Embedding")
         self.weight = Tensor(init_table(self.vocab_size, self.embed_dim, seed, rng), requires_grad=True)
 
     def forward(self, tokens) -> Tensor:

@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from tinytorch.core.layers import Module, make_rng
+from tinytorch.core.layers import Module, check_bool, check_positive_int, make_rng
 from tinytorch.core.tensor import Tensor
-from tinytorch.text.embedding_core import Embedding, check_positive_int, init_table, validate_token_ids
+from tinytorch.text.embedding_core import Embedding, init_table, validate_token_ids
 
 __all__ = [
     "Embedding",
@@ -200,8 +200,7 @@ class EmbeddingLayer(Module):
                 "Hint: 'learned' trains one vector per position, 'sinusoidal' uses the fixed sin/cos table, "
                 "None adds no positional information."
             )
-        if not isinstance(scale_embeddings, (bool, np.bool_)):
-            raise TypeError(f"EmbeddingLayer scale_embeddings must be True or False, got {scale_embeddings!r}.")
+        scale_embeddings = check_bool("scale_embeddings", scale_embeddings, "EmbeddingLayer")
         gen = make_rng(seed, rng)
 
         self.pos_encoding_type = pos_encoding
