@@ -100,6 +100,11 @@ def sample_batch(ids: np.ndarray, batch_size: int, seq_len: int, rng: np.random.
     tokens, targets its last seq_len (the same tokens shifted one to the left), so targets[b, t]
     is the token that follows inputs[b, :t + 1].
     """
+    if len(ids) < seq_len + 1:
+        raise ValueError(
+            f"sample_batch needs at least seq_len + 1 = {seq_len + 1} token ids for one window, got {len(ids)}. "
+            "Hint: use a longer text or a smaller seq_len."
+        )
     starts = rng.integers(0, len(ids) - seq_len, size=batch_size)
     windows = np.stack([ids[s:s + seq_len + 1] for s in starts])
     return windows[:, :-1], windows[:, 1:]
@@ -110,6 +115,12 @@ def unigram_cross_entropy(train_ids: np.ndarray, val_ids: np.ndarray, vocab_size
     """Mean -log p(token) over ``val_ids`` under token frequencies counted on ``train_ids``:
     p(i) = (count_i + alpha) / (n_train + alpha * vocab_size), for every id i < vocab_size.
     This is the loss to beat: a model that ignores the context can do no better than this."""
+    for name, ids in (("train_ids", train_ids), ("val_ids", val_ids)):
+        if len(ids) and (np.min(ids) < 0 or np.max(ids) >= vocab_size):
+            raise ValueError(
+                f"unigram_cross_entropy: {name} must lie in [0, {vocab_size - 1}] for vocab_size={vocab_size}, "
+                f"got ids from {np.min(ids)} to {np.max(ids)}. Hint: pass the tokenizer's vocab_size."
+            )
     counts = np.bincount(train_ids, minlength=vocab_size).astype(np.float64)
     probs = (counts + alpha) / (counts.sum() + alpha * vocab_size)
     return float(-np.mean(np.log(probs[val_ids])))

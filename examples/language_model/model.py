@@ -74,6 +74,11 @@ class TinyLM(Module):
     def forward(self, ids) -> Tensor:
         """(batch, seq_len) int64 token ids -> (batch, seq_len, vocab_size) float32 logits."""
         ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+        if ids.ndim != 2:
+            raise ValueError(
+                f"TinyLM expects token ids of shape (batch, seq_len), got shape {ids.shape}. "
+                "Hint: one sequence is ids[None, :]."
+            )
         seq_len = ids.shape[-1]
         x = self.dropout(self.embedding(ids))                                  # (batch, seq, embed)
         x = x + self.dropout(self.attention(x, mask=causal_mask(seq_len)))     # (batch, seq, embed)

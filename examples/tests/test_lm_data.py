@@ -68,3 +68,11 @@ def test_load_corpus_errors_name_the_path(tmp_path):
         data.load_corpus(str(binary))
     with pytest.raises(data.CorpusError, match=re.escape(f"--corpus {tmp_path}: is a directory")):
         data.load_corpus(str(tmp_path))
+
+
+def test_helpers_refuse_inputs_they_cannot_use():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"at least seq_len \+ 1 = 6 token ids for one window, got 5"):
+        data.sample_batch(np.arange(5), 2, 5, rng)
+    with pytest.raises(ValueError, match=r"val_ids must lie in \[0, 9\] for vocab_size=10, got ids from 0 to 12"):
+        data.unigram_cross_entropy(np.array([1, 2]), np.array([0, 12]), 10)

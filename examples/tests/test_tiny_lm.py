@@ -77,6 +77,13 @@ def test_model_is_causal_and_shapes_match():
     assert not np.allclose(other[:, 3:], logits[:, 3:])
 
 
+def test_model_refuses_ids_that_are_not_a_batch():
+    model = TinyLM(vocab_size=20, embed_dim=8, num_heads=2, max_seq_len=6, seed=0)
+    for bad in (3, np.arange(4)):
+        with pytest.raises(ValueError, match=r"shape \(batch, seq_len\), got shape \((4,)?\)\. Hint: one sequence is ids\[None, :\]"):
+            model(bad)
+
+
 def test_generate_never_samples_special_tokens_and_crops_the_context():
     model = TinyLM(vocab_size=12, embed_dim=8, num_heads=2, max_seq_len=4, seed=0)
     model.head.bias.data[:NUM_SPECIAL] = 100.0  # specials would win every draw if allowed
