@@ -5,6 +5,8 @@ without an engine, that backward() explains how to enable autograd, and that ops
 through a registered engine (a fake one here). Gradient values are tested in module 05.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -69,6 +71,43 @@ def test_explicit_dtype_keeps_float64():
 def test_unsupported_dtype_rejected():
     with pytest.raises(TypeError, match=r"dtype int8 is not supported.*Allowed: float32, float64, int64, bool"):
         Tensor([1], dtype=np.int8)
+
+
+def test_unknown_dtype_names_value_and_allowed_dtypes():
+    with pytest.raises(TypeError, match=r"dtype 'foo' is not a dtype numpy understands\. Allowed: float32, float64, int64, bool.*Hint"):
+        Tensor([1.0], dtype="foo")
+
+
+def test_whole_floats_convert_to_int64():
+    t = Tensor([3.0, -2.0, 0.0, -(2.0**63)], dtype=np.int64)
+    assert t.dtype == np.int64
+    np.testing.assert_array_equal(t.data, np.array([3, -2, 0, -(2**63)], dtype=np.int64))
+    np.testing.assert_array_equal(Tensor(np.array([7, 2**63 - 1], dtype=np.uint64)).data, [7, 2**63 - 1])
+    assert Tensor(Tensor([4.0]), dtype="int64").data.tolist() == [4]
+
+
+def test_int_dtype_rejects_fractional_floats():
+    with pytest.raises(ValueError, match=r"int64 cannot represent the value 1\.7 at index 0: it has a fractional part.*"
+                       r"Hint: round explicitly with np\.round\(x\)\.astype\(np\.int64\)"):
+        Tensor([1.7], dtype=np.int64)
+    with pytest.raises(ValueError, match=r"value 0\.5 at index \(1, 0\).*1 of 4 values"):
+        Tensor(Tensor(np.array([[1.0, 2.0], [0.5, 3.0]]), dtype=np.float64), dtype=np.int64)
+
+
+@pytest.mark.filterwarnings("error")  # numpy's cast only warns (RuntimeWarning) and stores -2**63
+@pytest.mark.parametrize("bad,shown", [(np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf")])
+def test_int_dtype_rejects_non_finite_floats(bad, shown):
+    with pytest.raises(ValueError, match=rf"int64 cannot represent the value {shown} at index 1: it is not finite.*Hint: replace NaN/inf"):
+        Tensor([1.0, bad, 2.5], dtype=np.int64)
+
+
+def test_int64_rejects_values_out_of_range():
+    with pytest.raises(ValueError, match=r"int64 cannot represent the value 9223372036854775813 at index 1: it is outside the int64 range"):
+        Tensor(np.array([1, 2**63 + 5], dtype=np.uint64))
+    with pytest.raises(ValueError, match=r"value 1e\+19 at index 0: it is outside the int64 range.*\[-9223372036854775808, 9223372036854775807\]"):
+        Tensor([1e19], dtype=np.int64)
+    with pytest.raises(ValueError, match=r"value 9223372036854775808 at index 0: it is outside"):
+        Tensor([2**63])  # numpy stores it as uint64; int64 would wrap it to -2**63
 
 
 def test_constructor_copies_data():
@@ -155,6 +194,23 @@ def test_none_and_complex_rejected():
 def test_requires_grad_on_int_rejected():
     with pytest.raises(TypeError, match=r"only floating-point tensors can require gradients, got dtype int64"):
         Tensor([1, 2], requires_grad=True)
+
+
+@pytest.mark.parametrize("flag", ["no", 1, None, np.float32(1.0)])
+def test_requires_grad_must_be_bool(flag):
+    with pytest.raises(TypeError, match=rf"requires_grad must be True or False, got {re.escape(repr(flag))}\. Hint"):
+        Tensor([1.0], requires_grad=flag)
+    t = Tensor([1.0])
+    with pytest.raises(TypeError, match=r"requires_grad must be True or False"):
+        t.requires_grad = flag
+    assert t.requires_grad is False
+
+
+def test_requires_grad_accepts_numpy_bool():
+    t = Tensor([1.0], requires_grad=np.True_)
+    assert t.requires_grad is True
+    t.requires_grad = np.False_
+    assert t.requires_grad is False
 
 
 def test_string_operand_rejected():
@@ -261,6 +317,24 @@ def test_sum_mean_max_values():
     assert t.max().item() == 6.0
     np.testing.assert_allclose(t.max(axis=1).data, [5, 6])
     np.testing.assert_allclose(t.max(axis=0, keepdims=True).data, [[4, 5, 6]])
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max"])
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_reduction_keepdims_must_be_bool(op, flag):
+    with pytest.raises(TypeError, match=rf"{op}\(keepdims=\.\.\.\) must be True or False, got {re.escape(repr(flag))}"):
+        getattr(Tensor(np.ones((2, 3))), op)(axis=1, keepdims=flag)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max"])
+def test_reduction_docstrings_state_shapes_that_hold(op):
+    doc = getattr(Tensor, op).__doc__
+    assert "(d0, d1, d2), axis=1 -> (d0, d2); keepdims=True -> (d0, 1, d2); axis=None -> ()" in doc
+    t = Tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert getattr(t, op)(axis=1).shape == (2, 4)
+    assert getattr(t, op)(axis=1, keepdims=True).shape == (2, 1, 4)
+    assert getattr(t, op)(axis=1, keepdims=np.True_).shape == (2, 1, 4)
+    assert getattr(t, op)().shape == ()
 
 
 def test_reduction_bad_axis_message():

@@ -100,6 +100,17 @@ def test_softmax_bad_dim_message():
         Softmax(dim="last")
 
 
+@pytest.mark.parametrize("act", [Softmax, LogSoftmax])
+def test_softmax_over_an_empty_axis_is_rejected(act):
+    name = act.__name__
+    with pytest.raises(ValueError, match=rf"{name}\(dim=-1\) needs at least one element along dim -1, got input of shape \(2, 0\)"):
+        act()(Tensor(np.ones((2, 0))))
+    with pytest.raises(ValueError, match=rf"{name}\(dim=0\) needs at least one element.*shape \(0, 3\).*Hint"):
+        act(dim=0)(Tensor(np.ones((0, 3))))
+    # An empty batch with a non-empty class axis is fine: an empty result of the same shape.
+    assert act()(Tensor(np.ones((0, 3)))).shape == (0, 3)
+
+
 def test_activations_record_ops_for_autograd(fake_engine):
     x = Tensor(X, requires_grad=True)
     for act, name in [(ReLU(), "relu"), (Sigmoid(), "sigmoid"), (Tanh(), "tanh"), (GELU(), "gelu"),

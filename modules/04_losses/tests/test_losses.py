@@ -93,6 +93,29 @@ def test_cross_entropy_float_targets_rejected():
         cross_entropy(Tensor(np.zeros((2, 3))), np.array([0.0, 1.0]))
 
 
+def test_cross_entropy_needs_at_least_one_class():
+    with pytest.raises(ValueError, match=r"at least one class \(C >= 1\), got logits of shape \(2, 0\).*Hint"):
+        cross_entropy(Tensor(np.ones((2, 0))), [-100, -100])
+    with pytest.raises(ValueError, match=r"shape \(1, 2, 0\)"):
+        CrossEntropyLoss()(Tensor(np.ones((1, 2, 0))), [[-100, -100]])
+    # An empty batch over C >= 1 classes is not an error: nothing to average, loss 0.
+    assert cross_entropy(Tensor(np.ones((0, 3))), np.zeros(0, dtype=np.int64)).item() == 0.0
+
+
+def test_cross_entropy_ragged_target_ids_message():
+    with pytest.raises(ValueError, match=r"target_ids must be rectangular.*got ragged \[\[0, 1\], \[2\]\].*pad short rows with ignore_index"):
+        cross_entropy(Tensor(np.zeros((2, 2, 3))), [[0, 1], [2]])
+
+
+@pytest.mark.parametrize("bad", ["x", 1.0, True, None])
+def test_cross_entropy_loss_validates_ignore_index_at_construction(bad):
+    with pytest.raises(TypeError, match=rf"ignore_index must be an int, got {type(bad).__name__} {bad!r}.*ignore_index=-100"):
+        CrossEntropyLoss(ignore_index=bad)
+    with pytest.raises(TypeError, match=r"ignore_index must be an int"):
+        cross_entropy(Tensor(np.zeros((1, 2))), [0], ignore_index=bad)
+    assert CrossEntropyLoss(ignore_index=np.int64(3)).ignore_index == 3
+
+
 def test_cross_entropy_records_fused_op():
     calls = []
 

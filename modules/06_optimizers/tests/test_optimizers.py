@@ -140,3 +140,63 @@ def test_empty_and_non_tensor_params():
         SGD([param([1.0]), np.ones(2)], lr=0.1)
     with pytest.raises(TypeError, match=r"got a single Tensor.*\[tensor\]"):
         SGD(param([1.0]), lr=0.1)
+
+
+class _Model:
+    def __init__(self):
+        self.w = param([1.0], [1.0])
+
+    def parameters(self):
+        return [self.w]
+
+
+def test_uncalled_parameters_method_hints_to_call_it():
+    model = _Model()
+    with pytest.raises(TypeError, match=r"got the callable _Model\.parameters itself.*call model\.parameters\(\)"):
+        SGD(model.parameters, lr=0.1)
+    with pytest.raises(TypeError, match=r"call model\.parameters\(\)"):
+        Adam(model.parameters)
+    with pytest.raises(TypeError, match=r"params must be a list \(or iterable\) of Tensors, got int 5"):
+        SGD(5, lr=0.1)
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: Adam(ps, lr=0.1)])
+def test_duplicate_parameters_rejected(make):
+    p, q = param([1.0], [1.0]), param([2.0], [1.0])
+    with pytest.raises(ValueError, match=r"params\[2\] is the same Tensor \(shape \(1,\)\) as params\[0\].*list every parameter once"):
+        make([p, q, p])
+    # Equal values in distinct tensors are fine: only identity counts.
+    twin = param([1.0], [1.0])
+    opt = make([p, twin])
+    opt.step()
+    np.testing.assert_array_equal(p.data, twin.data)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda ps: SGD(ps, lr=0.5), lambda ps: SGD(ps, lr=0.5, momentum=0.9, weight_decay=0.1), lambda ps: Adam(ps, lr=0.01)]
+)
+def test_numpy_grad_set_by_hand_matches_tensor_grad(make):
+    by_array, by_tensor = param([1.0, -2.0]), param([1.0, -2.0], [0.5, 0.25])
+    by_array.grad = np.array([0.5, 0.25])
+    opt_a, opt_t = make([by_array]), make([by_tensor])
+    for _ in range(2):
+        opt_a.step()
+        opt_t.step()
+    np.testing.assert_array_equal(by_array.data, by_tensor.data)
+    assert not np.array_equal(by_array.data, [1.0, -2.0])
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: Adam(ps, lr=0.1)])
+def test_bad_grad_set_by_hand(make):
+    p = param([[1.0, 2.0]])
+    opt = make([p])
+    p.grad = np.ones(2)
+    with pytest.raises(ValueError, match=r"parameters\[0\]\.grad must be a number array of the parameter's shape \(1, 2\), got shape \(2,\)"):
+        opt.step()
+    p.grad = Tensor(np.ones((2, 1)))
+    with pytest.raises(ValueError, match=r"shape \(1, 2\), got shape \(2, 1\) dtype float32"):
+        opt.step()
+    p.grad = [[0.1, 0.2]]
+    with pytest.raises(TypeError, match=r"parameters\[0\]\.grad must be a Tensor or numpy array of shape \(1, 2\), got list.*p\.grad = Tensor"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, [[1.0, 2.0]])  # nothing was updated

@@ -46,3 +46,13 @@ def test_classifier_loss_decreases_with_adam():
     assert loss.item() < 0.5 * first
     accuracy = (layer(Tensor(x)).data.argmax(axis=1) == labels).mean()
     assert accuracy > 0.9
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.1), lambda ps: Adam(ps, lr=0.1)])
+def test_non_leaf_params_rejected_with_hint(make_opt):
+    layer = Linear(2, 1, seed=0)
+    scaled = layer.weight * 1.0  # computed from the weight: the next forward would rebuild it
+    assert not scaled.is_leaf
+    with pytest.raises(ValueError, match=r"params\[1\] \(shape \(2, 1\), grad_fn=\w+\) is not a leaf Tensor.*optimise the leaf.*layer's weight"):
+        make_opt([layer.bias, scaled])
+    make_opt([layer.weight.detach()])  # a detached copy is a leaf again

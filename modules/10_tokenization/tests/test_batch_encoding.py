@@ -132,6 +132,20 @@ def test_bad_max_length_raises(tok):
         tok.encode_batch(["a"], max_length=4.0)
 
 
+def test_truncation_without_max_length_raises(tok):
+    with pytest.raises(ValueError, match=r"truncation=True needs max_length; hint: pass max_length=N"):
+        tok.encode_batch(["abcabc", "a"], truncation=True)
+    with pytest.raises(ValueError, match=r"truncation=True needs max_length"):
+        tok.encode_batch(["abc"], truncation=True, padding=False)
+
+
+@pytest.mark.parametrize("name", ["truncation", "add_special_tokens"])
+@pytest.mark.parametrize("flag", ["no", 0, None])
+def test_batch_bool_flags_must_be_real_bools(tok, name, flag):
+    with pytest.raises(TypeError, match=rf"{name} must be True or False, got {type(flag).__name__} \({flag!r}\)"):
+        tok.encode_batch(["ab"], max_length=4, **{name: flag})
+
+
 def test_bad_padding_raises(tok):
     with pytest.raises(ValueError, match=r"padding='max_length' needs max_length"):
         tok.encode_batch(["a"], padding="max_length")

@@ -136,6 +136,61 @@ def test_numpy_style_integers_accepted_by_decode():
     assert tok.decode((4, 5)) == "ab"
 
 
+class FakeDtype(str):
+    """str(dtype) is its name; kind is numpy's one-letter code."""
+
+    @property
+    def kind(self):
+        return {"int64": "i", "uint8": "u", "float32": "f"}[self]
+
+
+class FakeArray:
+    """The numpy-array surface decode() relies on (this test target does not depend on numpy)."""
+
+    def __init__(self, values, dtype="int64"):
+        self._values, self.dtype = values, FakeDtype(dtype)
+        self.shape = () if not isinstance(values, list) else (len(values),) + (
+            (len(values[0]),) if values and isinstance(values[0], list) else ()
+        )
+        self.ndim = len(self.shape)
+
+    def tolist(self):
+        return self._values
+
+    def __array__(self):
+        return self
+
+
+class FakeTensor:
+    """Like module 01's Tensor: the ids live in .data and iterating gives 0-d tensors, not ints."""
+
+    def __init__(self, values, dtype="int64"):
+        self.data = FakeArray(values, dtype)
+
+    def __iter__(self):
+        return (FakeTensor(v) for v in self.data.tolist())
+
+
+def test_decode_accepts_integer_arrays_and_tensors():
+    tok = CharTokenizer()
+    assert tok.decode(FakeTensor([40, 41])) == "AB"  # Tensor-like: ids in .data
+    assert tok.decode(FakeArray([40, 41], dtype="uint8")) == "AB"  # array-like: __array__
+    assert tok.convert_ids_to_tokens(FakeTensor([2, 40])) == ["<BOS>", "A"]
+    assert tok.decode(FakeTensor([])) == ""
+
+
+def test_decode_rejects_float_scalar_and_2d_arrays():
+    tok = CharTokenizer()
+    with pytest.raises(TypeError, match=r"ids must hold integer token ids, got FakeTensor of dtype float32.*astype"):
+        tok.decode(FakeTensor([40.0, 41.0], dtype="float32"))
+    with pytest.raises(TypeError, match=r"got a single id \(FakeArray 40\).*decode\(\[5\]\)"):
+        tok.decode(FakeArray(40))
+    with pytest.raises(ValueError, match=r"ids must be 1-D \(seq_len,\), got FakeTensor of shape \(2, 2\).*one row at a time"):
+        tok.decode(FakeTensor([[40, 41], [42, 43]]))
+    with pytest.raises(ValueError, match=r"token id 500 at position 1 is out of range"):
+        tok.decode(FakeTensor([40, 500]))
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -202,3 +257,26 @@ def test_core_path_reexports_the_same_objects():
     assert core_tok.__all__ == text_tok.__all__
     for name in text_tok.__all__:
         assert getattr(core_tok, name) is getattr(text_tok, name), name
+
+
+def test_non_iterable_vocab_raises_type_error():
+    with pytest.raises(TypeError, match=r"vocab must be an iterable of single-character str, got int \(5\).*vocab=None"):
+        CharTokenizer(vocab=5)
+    with pytest.raises(TypeError, match=r"got bytes"):
+        CharTokenizer(vocab=b"abc")
+
+
+@pytest.mark.parametrize("vocab", ["", [], ["<PAD>", "<UNK>"]])
+def test_vocab_without_characters_raises_value_error(vocab):
+    with pytest.raises(ValueError, match=r"has no characters besides the special tokens.*<UNK>.*at least one character"):
+        CharTokenizer(vocab=vocab)
+
+
+@pytest.mark.parametrize("flag", ["no", 1, None])
+def test_bool_flags_must_be_real_bools(flag):
+    tok = CharTokenizer("ab")
+    with pytest.raises(TypeError, match=rf"add_special_tokens must be True or False, got {type(flag).__name__} \({flag!r}\)"):
+        tok.encode("ab", add_special_tokens=flag)
+    with pytest.raises(TypeError, match=r"skip_special_tokens must be True or False"):
+        tok.decode([4], skip_special_tokens=flag)
+    assert tok.decode([BOS_ID, 4], skip_special_tokens=False) == "<BOS>a"

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _ALLOWED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
+_ALLOWED_DTYPE_NAMES = ", ".join(d.name for d in _ALLOWED_DTYPES)
 
 _ENGINE = None
 _GRAD_ENABLED = True
@@ -142,6 +143,67 @@ def _first_non_numeric(value):
     return (value,)
 
 
+def _check_bool(value, name: str) -> bool:
+    """``value`` as a bool; TypeError unless it is a real bool (truthy strings like 'no' are mistakes)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{name} must be True or False, got {_short(value)}. Hint: pass a bool; strings like 'no' are truthy."
+        )
+    return bool(value)
+
+
+def _parse_dtype(dtype) -> np.dtype:
+    """A user-given dtype (np.float32, 'float32', float, ...) -> one of _ALLOWED_DTYPES, else TypeError."""
+    allowed = f"Allowed: {_ALLOWED_DTYPE_NAMES} (e.g. np.float32 or 'float32')."
+    try:
+        target = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"Tensor dtype {_short(dtype)} is not a dtype numpy understands. {allowed} "
+            "Hint: check the spelling, or use dtype=np.float32 (the default for float data)."
+        ) from None
+    if target not in _ALLOWED_DTYPES:
+        raise TypeError(
+            f"Tensor dtype {target} is not supported. {allowed} "
+            "Hint: use dtype=np.float32 (the default for float data)."
+        )
+    return target
+
+
+def _check_int_conversion(arr: np.ndarray, target: np.dtype) -> None:
+    """ValueError unless ``arr.astype(target)`` keeps every value exactly.
+
+    numpy's cast truncates 1.7 -> 1, turns NaN into -2**63 and wraps uint64 above 2**63 - 1 to
+    negatives, silently. Callers only run this when the cast can lose information (float -> int or
+    a wider unsigned int), so ordinary int and float tensors skip the extra passes over the data.
+    """
+    info = np.iinfo(target)
+    if arr.dtype.kind == "f":
+        # 2.0 ** 63 is exact in every float type, so `< hi` rejects the first value that overflows
+        # int64; NaN fails every comparison, inf fails the range check.
+        hi = 2.0 ** (info.bits - 1)
+        ok = (arr == np.trunc(arr)) & (arr >= -hi) & (arr < hi)
+    else:
+        ok = arr <= info.max  # only unsigned sources get here, so there is no lower bound to check
+    if ok.all():
+        return
+    idx = np.unravel_index(np.argmin(ok), arr.shape)  # first False in C order
+    value = arr[idx]
+    if arr.dtype.kind == "f" and not np.isfinite(value):
+        reason, hint = "it is not finite", "replace NaN/inf first (e.g. np.nan_to_num(x)) or keep a float dtype"
+    elif arr.dtype.kind == "f" and value != np.trunc(value):
+        reason = f"it has a fractional part, which {target} would silently truncate"
+        hint = f"round explicitly with np.round(x).astype(np.{target}) if truncation is intended"
+    else:
+        reason, hint = f"it is outside the {target} range", "keep large values as floats (dtype=np.float64)"
+    where = int(idx[0]) if len(idx) == 1 else tuple(int(i) for i in idx)
+    raise ValueError(
+        f"Tensor dtype {target} cannot represent the value {value} at index {where}: {reason}; "
+        f"{int(np.count_nonzero(~ok))} of {arr.size} values cannot be converted. "
+        f"Allowed: finite whole numbers in [{info.min}, {info.max}]. Hint: {hint}."
+    )
+
+
 def _to_array(data, dtype=None, float_dtype=np.float32) -> np.ndarray:
     """Validates ``data`` and converts it to a fresh numpy array following the dtype policy."""
     allowed = "a number, a (nested) list/tuple of numbers, a numpy array of numbers, or a Tensor"
@@ -178,14 +240,11 @@ def _to_array(data, dtype=None, float_dtype=np.float32) -> np.ndarray:
             "Hint: convert strings/objects to numbers first; complex numbers are not supported."
         )
     if dtype is None:
-        target = {"f": float_dtype, "i": np.int64, "u": np.int64, "b": np.bool_}[kind]
+        target = np.dtype({"f": float_dtype, "i": np.int64, "u": np.int64, "b": np.bool_}[kind])
     else:
-        target = np.dtype(dtype)
-        if target not in _ALLOWED_DTYPES:
-            raise TypeError(
-                f"Tensor dtype {target} is not supported. Allowed: float32, float64, int64, bool. "
-                "Hint: use dtype=np.float32 (the default for float data)."
-            )
+        target = _parse_dtype(dtype)
+    if target.kind == "i" and kind in "fiu" and not np.can_cast(arr.dtype, target):
+        _check_int_conversion(arr, target)
     return np.array(arr, dtype=target, copy=True)
 
 
@@ -259,7 +318,8 @@ class Tensor:
     Tensor(data, requires_grad=False, dtype=None)
         data: number, nested list/tuple, numpy array or Tensor (copied). float -> float32,
         int -> int64, bool -> bool unless ``dtype`` (float32/float64/int64/bool) is given.
-        requires_grad: only floating tensors can require gradients.
+        Conversion to int64 is exact or a ValueError (no silent truncation of 1.7, NaN or 2**63).
+        requires_grad: True or False; only floating tensors can require gradients.
 
     Attributes: ``data`` (numpy array), ``grad`` (Tensor or None), ``_grad_fn`` (the backward node
     that produced this tensor, set by the autograd engine, or None for leaves).
@@ -295,7 +355,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        value = bool(value)
+        value = _check_bool(value, "requires_grad")
         if value and self.data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {self.data.dtype}. "
@@ -508,20 +568,32 @@ class Tensor:
 
     # --- reductions -------------------------------------------------------------------------
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
-        """Sum over ``axis`` (int, tuple or None for all)."""
+        """Sum over ``axis`` (int, tuple of ints, or None for all dims).
+
+        Shapes: (d0, d1, d2), axis=1 -> (d0, d2); keepdims=True -> (d0, 1, d2); axis=None -> ().
+        """
         axes = _normalize_axis(axis, self.ndim, "sum")
+        keepdims = _check_bool(keepdims, "sum(keepdims=...)")
         out = np.sum(self.data, axis=axes, keepdims=keepdims)
         return record_op("sum", out, (self,), axis=axes, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
-        """Mean over ``axis`` (int, tuple or None for all)."""
+        """Mean over ``axis`` (int, tuple of ints, or None for all dims).
+
+        Shapes: (d0, d1, d2), axis=1 -> (d0, d2); keepdims=True -> (d0, 1, d2); axis=None -> ().
+        """
         axes = _normalize_axis(axis, self.ndim, "mean")
+        keepdims = _check_bool(keepdims, "mean(keepdims=...)")
         out = np.mean(self.data, axis=axes, keepdims=keepdims)
         return record_op("mean", out, (self,), axis=axes, keepdims=keepdims)
 
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
-        """Max values over ``axis``; the gradient is split evenly between tied maxima."""
+        """Max values over ``axis``; the gradient is split evenly between tied maxima.
+
+        Shapes: (d0, d1, d2), axis=1 -> (d0, d2); keepdims=True -> (d0, 1, d2); axis=None -> ().
+        """
         axes = _normalize_axis(axis, self.ndim, "max")
+        keepdims = _check_bool(keepdims, "max(keepdims=...)")
         if self.size == 0:
             raise ValueError(f"max() of an empty tensor (shape {self.shape}) is undefined. Hint: check the input.")
         out = np.max(self.data, axis=axes, keepdims=keepdims)

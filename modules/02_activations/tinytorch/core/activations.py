@@ -91,7 +91,14 @@ class _AlongDim(Activation):
                 f"{type(self).__name__}(dim={self.dim}) is out of range for input of shape {x.shape} "
                 f"(allowed: {-x.ndim}..{x.ndim - 1}). Hint: dim=-1 normalizes over the last axis."
             )
-        return self.dim % x.ndim
+        axis = self.dim % x.ndim
+        if x.shape[axis] == 0:
+            # A distribution over zero entries is undefined (its max and its normalizer do not exist).
+            raise ValueError(
+                f"{type(self).__name__}(dim={self.dim}) needs at least one element along dim {self.dim}, "
+                f"got input of shape {x.shape}. Hint: check that the class/feature axis is not empty."
+            )
+        return axis
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dim={self.dim})"
@@ -99,7 +106,7 @@ class _AlongDim(Activation):
 
 class Softmax(_AlongDim):
     """exp(x) / sum(exp(x)) along ``dim``; the max is subtracted first so logits like 1e4 do not
-    overflow. (...) -> (...), entries along ``dim`` sum to 1."""
+    overflow. (...) -> (...), entries along ``dim`` sum to 1; ``dim`` must have >= 1 entry."""
 
     def forward(self, x: Tensor) -> Tensor:
         x = _as_tensor(x)
@@ -110,7 +117,8 @@ class Softmax(_AlongDim):
 
 
 class LogSoftmax(_AlongDim):
-    """x - logsumexp(x) along ``dim`` (stable for huge logits). (...) -> (...)"""
+    """x - logsumexp(x) along ``dim`` (stable for huge logits). (...) -> (...); ``dim`` must have
+    >= 1 entry."""
 
     def forward(self, x: Tensor) -> Tensor:
         x = _as_tensor(x)

@@ -35,15 +35,20 @@ def mse_loss(pred, target) -> Tensor:
 def cross_entropy(logits, target_ids, ignore_index: int = -100) -> Tensor:
     """Mean negative log-likelihood of ``target_ids`` under softmax(logits).
 
-    logits: (..., C) float, target_ids: (...) integer class ids in [0, C) -> scalar Tensor.
+    logits: (..., C) float with C >= 1, target_ids: (...) integer class ids in [0, C) -> scalar Tensor.
     Positions whose id equals ``ignore_index`` (default -100, as in PyTorch) are left out of the
     mean; if every position is ignored the loss is 0 (PyTorch would give nan). Uses log-sum-exp
     with the max subtracted, so logits of 1e4 give finite results.
     """
     logits = _as_tensor(logits)
-    ids = target_ids.data if isinstance(target_ids, Tensor) else np.asarray(target_ids)
+    ids = target_ids.data if isinstance(target_ids, Tensor) else _ids_array(target_ids)
     if logits.ndim == 0:
         raise ValueError("cross_entropy needs logits of shape (..., C), got a 0-d tensor. Hint: e.g. (batch, C).")
+    if logits.shape[-1] == 0:
+        raise ValueError(
+            f"cross_entropy needs at least one class (C >= 1), got logits of shape {logits.shape}. "
+            "Hint: the last dim of logits is the number of classes; check the model's output size."
+        )
     if ids.dtype.kind not in "iu":
         raise TypeError(
             f"cross_entropy target_ids must be integer class ids, got dtype {ids.dtype}. "
@@ -54,8 +59,7 @@ def cross_entropy(logits, target_ids, ignore_index: int = -100) -> Tensor:
             f"cross_entropy target_ids shape {ids.shape} must equal logits shape {logits.shape} without its last "
             f"(class) dim, i.e. {logits.shape[:-1]}. Hint: one class id per row of logits."
         )
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (numbers.Integral, np.integer)):
-        raise TypeError(f"ignore_index must be an int, got {ignore_index!r}.")
+    _check_ignore_index(ignore_index)
     num_classes = logits.shape[-1]
     valid = ids != ignore_index
     bad = ids[valid & ((ids < 0) | (ids >= num_classes))]
@@ -81,6 +85,28 @@ def cross_entropy(logits, target_ids, ignore_index: int = -100) -> Tensor:
     )
 
 
+def _ids_array(target_ids) -> np.ndarray:
+    """target ids -> ndarray; ragged nested lists get a ValueError with a hint instead of numpy's."""
+    try:
+        return np.asarray(target_ids)
+    except ValueError:
+        text = repr(target_ids)
+        raise ValueError(
+            f"cross_entropy target_ids must be rectangular (every row the same length), got ragged "
+            f"{text if len(text) <= 80 else text[:77] + '...'}. "
+            "Hint: pad short rows with ignore_index (default -100) so they are left out of the loss."
+        ) from None
+
+
+def _check_ignore_index(ignore_index) -> int:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (numbers.Integral, np.integer)):
+        raise TypeError(
+            f"ignore_index must be an int, got {type(ignore_index).__name__} {ignore_index!r}. "
+            "Hint: use the padding id of your targets, e.g. ignore_index=-100 (the default)."
+        )
+    return int(ignore_index)
+
+
 class MSELoss:
     """Callable wrapper: ``MSELoss()(pred, target) == mse_loss(pred, target)``."""
 
@@ -98,7 +124,8 @@ class CrossEntropyLoss:
     """Callable wrapper: ``CrossEntropyLoss(ignore_index)(logits, ids) == cross_entropy(...)``."""
 
     def __init__(self, ignore_index: int = -100):
-        self.ignore_index = ignore_index
+        # Checked here so a typo fails where it was written, not at the first training step.
+        self.ignore_index = _check_ignore_index(ignore_index)
 
     def __call__(self, logits, target_ids) -> Tensor:
         return self.forward(logits, target_ids)

@@ -1,7 +1,8 @@
 """Optimizers: SGD (with momentum and weight decay) and Adam, following PyTorch's update rules.
 
 They read ``p.grad`` and update ``p.data`` in place, so they need only module 01's Tensor.
-Parameters whose ``grad`` is None (unused in the last backward) are skipped.
+Parameters whose ``grad`` is None (unused in the last backward) are skipped; a ``grad`` may be a
+Tensor or a numpy array of the parameter's shape (e.g. set by hand), anything else is rejected.
 
 Row-sparse gradients (``Embedding(..., sparse=True)``: ``p.grad.is_sparse`` is True and
 ``p.grad.coalesce()`` gives (row ids, summed rows)) are applied as row updates, so a step costs
@@ -34,20 +35,50 @@ def _check_number(name, value, low, high=None, low_inclusive=True):
 
 
 class Optimizer:
-    """Base class: holds ``parameters`` (the list given) and clears their grads."""
+    """Base class: holds ``parameters`` (the list given) and clears their grads.
+
+    ``params`` must be distinct leaf Tensors (what ``model.parameters()`` returns): a tensor
+    listed twice would be stepped twice, and a computed (non-leaf) tensor is rebuilt from its
+    inputs by the next forward, so updating it would change nothing.
+    """
 
     def __init__(self, params):
         if isinstance(params, Tensor):
             raise TypeError("params must be a list of Tensors, got a single Tensor. Hint: pass [tensor] or model.parameters().")
-        params = params if isinstance(params, list) else list(params)
+        if callable(params):
+            raise TypeError(
+                f"params must be a list of Tensors, got the callable {getattr(params, '__qualname__', type(params).__name__)} "
+                "itself. Hint: call model.parameters() (with the parentheses)."
+            )
+        try:
+            params = params if isinstance(params, list) else list(params)
+        except TypeError:
+            raise TypeError(
+                f"params must be a list (or iterable) of Tensors, got {type(params).__name__} {params!r:.80}. "
+                "Hint: pass model.parameters()."
+            ) from None
         if not params:
             raise ValueError(
                 "optimizer got an empty parameter list. "
                 "Hint: pass model.parameters() after the model creates its layers."
             )
+        first_index = {}
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"params[{i}] must be a Tensor, got {type(p).__name__} {p!r}. Hint: pass model.parameters().")
+            if id(p) in first_index:
+                raise ValueError(
+                    f"params[{i}] is the same Tensor (shape {p.shape}) as params[{first_index[id(p)]}]; "
+                    "each step would update it twice. Hint: list every parameter once (e.g. a weight shared "
+                    "by two layers appears once in model.parameters())."
+                )
+            first_index[id(p)] = i
+            if not p.is_leaf:
+                raise ValueError(
+                    f"params[{i}] (shape {p.shape}, grad_fn={type(p.grad_fn).__name__}) is not a leaf Tensor: it was "
+                    "computed from other tensors, so the next forward recomputes it and the update would be lost. "
+                    "Hint: optimise the leaf it came from, e.g. the layer's weight instead of weight * 1.0."
+                )
         self.parameters = params
 
     def zero_grad(self) -> None:
@@ -78,13 +109,14 @@ class SGD(Optimizer):
         for i, p in enumerate(self.parameters):
             if p.grad is None:
                 continue
+            _check_grad(i, p)
             if _is_row_sparse(p.grad) and not (self.momentum or self.weight_decay):
                 # Rows absent from the gradient would get p -= lr * 0: skipping them is the same update.
                 rows, g = p.grad.coalesce()
                 p.data[rows] -= (self.lr * g).astype(p.dtype, copy=False)
                 continue
             # Momentum and weight decay change every row, so a sparse gradient takes the dense path.
-            g = p.grad.data
+            g = _dense_grad(p)
             if self.weight_decay:
                 g = g + self.weight_decay * p.data
             if self.momentum:
@@ -125,6 +157,7 @@ class Adam(Optimizer):
         for i, p in enumerate(self.parameters):
             if p.grad is None:
                 continue
+            _check_grad(i, p)
             if self.m[i] is None:
                 self.m[i], self.v[i] = np.zeros_like(p.data), np.zeros_like(p.data)
             self.steps[i] += 1
@@ -137,7 +170,7 @@ class Adam(Optimizer):
                 self.m[i][rows], self.v[i][rows] = m, v
                 p.data[rows] -= self._update(m, v, t, p.dtype)
                 continue
-            g = p.grad.data
+            g = _dense_grad(p)
             if self.weight_decay:
                 g = g + self.weight_decay * p.data
             self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
@@ -156,3 +189,25 @@ def _is_row_sparse(grad) -> bool:
     """True for a row-sparse gradient (autograd's RowSparseGrad; duck-typed so this module needs
     only module 01)."""
     return getattr(grad, "is_sparse", False) is True
+
+
+def _check_grad(i, p) -> None:
+    """TypeError/ValueError unless ``p.grad`` is a Tensor, numpy array or row-sparse gradient of
+    p's shape (grads set by hand are the usual culprit)."""
+    g = p.grad
+    if not (isinstance(g, (Tensor, np.ndarray)) or _is_row_sparse(g)):
+        raise TypeError(
+            f"parameters[{i}].grad must be a Tensor or numpy array of shape {p.shape}, got {type(g).__name__} {g!r:.80}. "
+            "Hint: let backward() fill it, or set p.grad = Tensor(array)."
+        )
+    if tuple(g.shape) != p.shape or g.dtype.kind not in "iuf":
+        raise ValueError(
+            f"parameters[{i}].grad must be a number array of the parameter's shape {p.shape}, got shape "
+            f"{tuple(g.shape)} dtype {g.dtype}. Hint: a gradient has exactly its parameter's shape; "
+            "reduce (e.g. sum over the batch axis) before assigning it."
+        )
+
+
+def _dense_grad(p) -> np.ndarray:
+    """p.grad as an array of p's shape (Tensor.data, a numpy array as is, or a sparse grad densified)."""
+    return p.grad if isinstance(p.grad, np.ndarray) else p.grad.data

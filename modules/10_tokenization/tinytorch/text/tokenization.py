@@ -22,7 +22,8 @@ Both reserve the same four special tokens at fixed ids, so code downstream
 Shapes (plain Python lists, no numpy needed):
 
     encode:       str                 -> (seq_len,)            list[int]
-    decode:       (seq_len,) ints     -> str
+    decode:       (seq_len,) ints     -> str   (a list/tuple of ints, or a 1-D
+                                                integer numpy array / Tensor)
     encode_batch: (batch,) list[str]  -> input_ids / attention_mask,
                                          each (batch, padded_len) list[list[int]]
 
@@ -127,6 +128,50 @@ def _corpus_texts(corpus) -> List[str]:
     return texts
 
 
+def _check_bool(name, value) -> bool:
+    """Real booleans only: a truthy string like 'no' must not silently mean True."""
+    # numpy's bool type is recognised by name because this module does not import numpy.
+    is_numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
+    if not (isinstance(value, bool) or is_numpy_bool):
+        raise TypeError(
+            f"{name} must be True or False, got {type(value).__name__} ({value!r:.60}); "
+            f"hint: pass {name}=True or {name}=False"
+        )
+    return bool(value)
+
+
+def _array_like_ids(ids):
+    """A numpy array, or a Tensor-like object (``__array__`` or an array ``.data``), -> list of
+    Python ints; None for anything else (plain sequences are checked item by item later).
+
+    Duck-typed, because this module uses only the standard library: anything whose array has an
+    integer ``dtype.kind`` ('i' or 'u'), a ``ndim`` of 1 and ``tolist()`` is accepted.
+    """
+    if hasattr(ids, "__array__"):
+        array = ids.__array__()
+    else:
+        array = getattr(ids, "data", None)
+    dtype = getattr(array, "dtype", None)
+    if dtype is None or not hasattr(array, "tolist") or not hasattr(array, "ndim"):
+        return None
+    if getattr(dtype, "kind", None) not in ("i", "u"):
+        raise TypeError(
+            f"ids must hold integer token ids, got {type(ids).__name__} of dtype {dtype}; "
+            "hint: convert to integers first, e.g. arr.astype(np.int64) or Tensor(t, dtype=np.int64)"
+        )
+    if array.ndim == 0:
+        raise TypeError(
+            f"ids must be a sequence of ints, got a single id ({type(ids).__name__} {array.tolist()!r}); "
+            "hint: wrap a single id in a list, e.g. decode([5])"
+        )
+    if array.ndim != 1:
+        raise ValueError(
+            f"ids must be 1-D (seq_len,), got {type(ids).__name__} of shape {tuple(getattr(array, 'shape', ()))}; "
+            "hint: decode one row at a time, e.g. [tok.decode(row) for row in batch_ids]"
+        )
+    return array.tolist()
+
+
 def _check_int_arg(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
@@ -206,6 +251,7 @@ class Tokenizer:
         ``[BOS_ID, ..., EOS_ID]``.
         """
         _check_text(text)
+        add_special_tokens = _check_bool("add_special_tokens", add_special_tokens)
         ids = self._encode_text(text)
         if add_special_tokens:
             ids = [BOS_ID] + ids + [EOS_ID]
@@ -214,10 +260,13 @@ class Tokenizer:
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
         """(seq_len,) ints -> str.
 
+        ``ids`` is a list/tuple of ints or a 1-D integer array: a numpy array,
+        or a Tensor (anything with ``__array__`` or an array ``.data``).
         Special tokens (including ``<UNK>``) are dropped by default, as in
         HuggingFace; pass ``skip_special_tokens=False`` to see them as their
         text (``"<PAD>"`` etc.).
         """
+        skip_special_tokens = _check_bool("skip_special_tokens", skip_special_tokens)
         return self._decode_ids(self._validate_ids(ids), skip_special_tokens)
 
     def encode_batch(
@@ -240,8 +289,8 @@ class Tokenizer:
         real tokens (including BOS/EOS) and 0 for padding.
 
         truncation: when ``True``, sequences longer than ``max_length`` are cut
-        to ``max_length`` (keeping BOS/EOS if ``add_special_tokens``). When
-        ``False``, such a sequence raises ``ValueError``.
+        to ``max_length`` (keeping BOS/EOS if ``add_special_tokens``); it needs
+        ``max_length``. When ``False``, such a sequence raises ``ValueError``.
         """
         if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
             raise TypeError(
@@ -250,6 +299,11 @@ class Tokenizer:
             )
         for i, text in enumerate(texts):
             _check_text(text, what=f"texts[{i}]")
+        truncation = _check_bool("truncation", truncation)
+        add_special_tokens = _check_bool("add_special_tokens", add_special_tokens)
+        if truncation and max_length is None:
+            # Without a limit there is nothing to cut to; silently not truncating hides the mistake.
+            raise ValueError("truncation=True needs max_length; hint: pass max_length=N (e.g. the model's max_seq_len)")
 
         if max_length is not None:
             minimum = 2 if add_special_tokens else 1
@@ -298,6 +352,9 @@ class Tokenizer:
     # -- helpers --------------------------------------------------------------
 
     def _validate_ids(self, ids) -> List[int]:
+        as_list = _array_like_ids(ids)
+        if as_list is not None:
+            ids = as_list
         if isinstance(ids, (str, bytes, bytearray)) or not isinstance(ids, Iterable):
             raise TypeError(
                 f"ids must be a sequence of ints, got {type(ids).__name__} ({ids!r:.60}); "
@@ -333,7 +390,8 @@ class CharTokenizer(Tokenizer):
     ``CharTokenizer(vocab=None)``:
         ``vocab`` is an iterable of single characters (a str like ``"abc"``
         works). Ids are the 4 specials (0..3) followed by the given characters
-        in order (duplicates and special-token strings are skipped). With
+        in order (duplicates and special-token strings are skipped); at least
+        one character besides the specials is required. With
         ``vocab=None`` the default is ``DEFAULT_CHAR_VOCAB``: printable ASCII
         (without vertical tab / form feed), giving vocab_size 102.
 
@@ -347,8 +405,11 @@ class CharTokenizer(Tokenizer):
         self._set_vocab(DEFAULT_CHAR_VOCAB if vocab is None else vocab)
 
     def _set_vocab(self, symbols) -> None:
-        if isinstance(symbols, (bytes, bytearray)):
-            raise TypeError(f"vocab must be an iterable of single-character str, got {type(symbols).__name__}")
+        if isinstance(symbols, (bytes, bytearray)) or not isinstance(symbols, Iterable):
+            raise TypeError(
+                f"vocab must be an iterable of single-character str, got {type(symbols).__name__} ({symbols!r:.60}); "
+                "hint: pass a str like 'abc', a list of characters, or vocab=None for printable ASCII"
+            )
         vocab = list(SPECIAL_TOKENS)
         seen = set(vocab)
         for pos, ch in enumerate(symbols):
@@ -363,6 +424,12 @@ class CharTokenizer(Tokenizer):
                 )
             seen.add(ch)
             vocab.append(ch)
+        if len(vocab) == _NUM_SPECIAL:
+            # Only specials would map every character of every text to <UNK>.
+            raise ValueError(
+                f"vocab {symbols!r:.60} has no characters besides the special tokens, so every character "
+                "would encode to <UNK>; hint: pass at least one character, or vocab=None for printable ASCII"
+            )
         self._vocab = vocab
         self._token_to_id = {tok: i for i, tok in enumerate(vocab)}
 
