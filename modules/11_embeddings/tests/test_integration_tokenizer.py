@@ -82,6 +82,16 @@ class TestBackwardIntegration:
         bpe_embed = Embedding(vocab_size=bpe.vocab_size, embed_dim=8, seed=0)
         np.testing.assert_array_equal(bpe_embed(bpe_ids).data, bpe_embed.weight.data[bpe_ids])
 
+    def test_ids_round_trip_as_tensor_and_array(self):
+        """Ids that come back as a Tensor (e.g. argmax of logits) or an int array decode like lists."""
+        tokenizer = CharTokenizer()
+        tokenizer.build_vocab("hello world")
+        ids = tokenizer.encode("hello", add_special_tokens=False)
+        assert tokenizer.decode(Tensor(np.array(ids))) == "hello"
+        assert tokenizer.decode(np.array(ids, dtype=np.int32)) == "hello"
+        with pytest.raises(TypeError, match="float"):
+            tokenizer.decode(Tensor(np.array(ids, dtype=np.float32)))
+
     def test_tokenizer_vocab_mismatch_error(self):
         """A table smaller than the tokenizer's vocab fails loudly, naming id, range and the cause."""
         tokenizer = CharTokenizer()
