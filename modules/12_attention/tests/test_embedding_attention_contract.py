@@ -97,6 +97,10 @@ class TestForwardIntegration:
         np.testing.assert_array_equal(out_swapped[real], out[real])
         assert not np.allclose(out_swapped[~real], out[~real])
 
+        # The tokenizer's attention_mask as it comes, through attention_mask=: the same numbers.
+        direct = mha(embed(ids), mask=causal_mask(ids.shape[1]), attention_mask=batch.attention_mask).data
+        np.testing.assert_array_equal(direct, out)
+
     def test_positions_break_attention_permutation_symmetry(self):
         """Without positions, self-attention is permutation-equivariant; with them it is not."""
         rng = np.random.default_rng(4)

@@ -150,3 +150,51 @@ def test_bad_inputs_name_the_expected_shape():
         mha(Tensor(np.zeros((2, 5, 8), dtype=np.float32)), mask=padding_mask(np.ones((2, 4))))
     with pytest.raises(TypeError, match="must be a float tensor, got dtype int64"):
         mha(Tensor(np.zeros((2, 5, 8), dtype=np.int64)))
+
+
+def test_tokenizer_attention_mask_is_never_read_as_a_seq_by_seq_mask():
+    """The review repro: batch == seq, a tokenizer's (batch, seq) 0/1 mask given as mask= used to
+    broadcast as (seq_q, seq_k) and differ from padding_mask(...) by up to 2.57, silently."""
+    mha = MultiHeadAttention(8, 2, seed=0)
+    x = Tensor(np.random.default_rng(3).normal(size=(3, 3, 8)))
+    attention_mask = [[1, 1, 0], [1, 1, 1], [1, 0, 0]]
+    with pytest.raises(
+        ValueError,
+        match=r"MultiHeadAttention mask of shape \(3, 3\) holds 0/1 numbers \(int64\), which is ambiguous.*"
+        r"Allowed for scores \(3, 2, 3, 3\).*Hint: a tokenizer mask goes through padding_mask\(attention_mask\) "
+        r"\(or MultiHeadAttention's attention_mask=\)",
+    ):
+        mha(x, mask=attention_mask)
+
+    # attention_mask= takes it as it comes from the tokenizer: 1 = real token, 0 = padding.
+    keys = np.array(attention_mask, dtype=bool)[:, None, None, :]
+    want = reference_mha(x.data, mha, keys)
+    for given in (attention_mask, np.array(attention_mask, dtype=bool), Tensor(np.array(attention_mask))):
+        out = mha(x, attention_mask=given)
+        np.testing.assert_allclose(out.data, want, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(out.data, mha(x, mask=padding_mask(attention_mask)).data)
+    # ANDed with mask=: the same as combining the patterns by hand.
+    causal = np.tril(np.ones((3, 3), dtype=bool))
+    np.testing.assert_allclose(
+        mha(x, mask=causal_mask(3), attention_mask=attention_mask).data,
+        reference_mha(x.data, mha, causal[None, None] & keys), rtol=1e-4, atol=1e-5,
+    )
+    # Unbatched x (seq, embed_dim) takes a (seq,) attention_mask: the same as that batch row.
+    np.testing.assert_allclose(
+        mha(x[2], attention_mask=attention_mask[2]).data, mha(x, attention_mask=attention_mask).data[2], rtol=1e-6
+    )
+
+    with pytest.raises(ValueError, match=r"attention_mask must have shape \(3, 3\) \(\(batch, seq\) like x \(3, 3, 8\); .*got \(3, 1, 1, 3\)\. Hint"):
+        mha(x, attention_mask=padding_mask(attention_mask))
+    with pytest.raises(ValueError, match=r"attention_mask must have shape \(3,\) \(\(seq,\) like x \(3, 8\); .*got \(2,\)"):
+        mha(x[0], attention_mask=[1, 1])
+    with pytest.raises(ValueError, match=r"MultiHeadAttention attention_mask must be rectangular .*lengths \[3, 2, 3\]\. Hint: pad"):
+        mha(x, attention_mask=[[1, 1, 1], [1, 1], [1, 0, 0]])
+    with pytest.raises(ValueError, match=r"MultiHeadAttention mask of shape \(4, 4\) does not broadcast to the scores' shape \(3, 2, 3, 3\)"):
+        mha(x, mask=causal_mask(4), attention_mask=attention_mask)
+
+
+def test_bias_flag_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"MultiHeadAttention bias must be True or False, got str 'no'\. Hint"):
+        MultiHeadAttention(8, 2, bias="no")
+    assert MultiHeadAttention(8, 2, bias=np.bool_(False), seed=0).q_proj.bias is None

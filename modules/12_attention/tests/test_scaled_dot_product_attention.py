@@ -90,8 +90,9 @@ def test_mask_blocks_positions_exactly():
     np.testing.assert_allclose(out.data, ref_out, rtol=1e-12)
     np.testing.assert_allclose(w.data, ref_w, rtol=1e-12)
 
-    # bool, 0/1 ints, floats 0/1 and Tensors mean the same thing.
-    for same in (mask.astype(np.int64), mask.astype(np.float32), Tensor(mask), Tensor(mask.astype(np.int64))):
+    # bool, 0/1 ints, floats 0/1 and Tensors mean the same thing (numbers need 3+ dims: a 2-D
+    # 0/1 array could be a tokenizer's (batch, seq) mask, see test_2d_number_mask_is_refused).
+    for same in (Tensor(mask), mask[None].astype(np.int64), mask[None].astype(np.float32), Tensor(mask[None].astype(np.int64))):
         np.testing.assert_array_equal(scaled_dot_product_attention(t64(Q), t64(K), t64(V), same)[1].data, w.data)
 
     # Blocked keys get no gradient: key 4 blocked for every query.
@@ -200,3 +201,81 @@ def test_errors_name_the_expected_shape():
         scaled_dot_product_attention(x, x, x, mask=np.where(np.eye(3), 0.0, -np.inf))
     with pytest.raises(TypeError, match="must be a float tensor, got dtype int64"):
         scaled_dot_product_attention(Tensor(np.zeros((3, 4), dtype=np.int64)), x, x)
+
+
+def test_2d_number_mask_is_refused_as_ambiguous():
+    """A tokenizer's (batch, seq) 0/1 attention_mask with batch == seq would broadcast as a
+    (seq_q, seq_k) pattern and give a wrong answer silently; a 2-D mask must be bool instead."""
+    rng = np.random.default_rng(6)
+    Q, K, V = rng.normal(size=(3, 2, 3, 4)), rng.normal(size=(3, 2, 3, 4)), rng.normal(size=(3, 2, 3, 2))  # (batch, heads, seq, d)
+    attention_mask = [[1, 1, 0], [1, 1, 1], [1, 0, 0]]  # batch 3 == seq 3
+    for mask in (attention_mask, np.array(attention_mask, dtype=np.float32), Tensor(np.array(attention_mask))):
+        for need_weights in (True, False):
+            with pytest.raises(
+                ValueError,
+                match=r"attention mask of shape \(3, 3\) holds 0/1 numbers .*ambiguous.*"
+                r"Allowed for scores \(3, 2, 3, 3\): bool \(seq_q, seq_k\).*\(batch, 1, 1, seq_k\).*Hint: .*padding_mask",
+            ):
+                scaled_dot_product_attention(t64(Q), t64(K), t64(V), mask, need_weights=need_weights)
+    with pytest.raises(ValueError, match=r"combine_masks mask of shape \(3, 3\) holds 0/1 numbers"):
+        combine_masks(causal_mask(3), attention_mask)
+
+    # The tokenizer mask through padding_mask blocks each sequence's padded keys...
+    out, w = scaled_dot_product_attention(t64(Q), t64(K), t64(V), padding_mask(attention_mask))
+    keys = np.array(attention_mask, dtype=bool)[:, None, None, :]
+    ref_out, ref_w = reference(Q, K, V, keys)
+    np.testing.assert_allclose(out.data, ref_out, rtol=1e-12)
+    np.testing.assert_array_equal(w.data[~np.broadcast_to(keys, w.shape)], 0.0)
+    # ...while the same values as bools are the (seq_q, seq_k) pattern they say they are.
+    pattern = np.array(attention_mask, dtype=bool)
+    out, _ = scaled_dot_product_attention(t64(Q), t64(K), t64(V), pattern)
+    np.testing.assert_allclose(out.data, reference(Q, K, V, pattern)[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_zero_keys_give_zero_output_on_both_paths(need_weights):
+    """seq_k = 0 is like a row with every key blocked: zero output (and empty weights), on the
+    composite path as on the fused one, with zero gradients for Q."""
+    rng = np.random.default_rng(7)
+    q = t64(rng.normal(size=(2, 3, 4)), True)
+    k, v = t64(np.zeros((2, 0, 4)), True), t64(np.zeros((2, 0, 5)), True)
+    out, w = scaled_dot_product_attention(q, k, v, need_weights=need_weights)
+    assert out.shape == (2, 3, 5) and out.dtype == np.float64
+    np.testing.assert_array_equal(out.data, 0.0)
+    if need_weights:
+        assert w.shape == (2, 3, 0)
+    else:
+        assert w is None and type(out.grad_fn).__name__ == "AttentionBackward"
+    out.backward(rng.normal(size=(2, 3, 5)))
+    np.testing.assert_array_equal(q.grad.data, np.zeros((2, 3, 4)))
+    assert k.grad.shape == (2, 0, 4) and v.grad.shape == (2, 0, 5)
+    # The same with a mask of shape (seq_q, 0).
+    out, _ = scaled_dot_product_attention(q, k, v, np.ones((3, 0), dtype=bool), need_weights=need_weights)
+    np.testing.assert_array_equal(out.data, 0.0)
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_zero_feature_dim_is_refused(need_weights):
+    q, k, v = Tensor(np.zeros((2, 3, 0))), Tensor(np.zeros((2, 4, 0))), Tensor(np.zeros((2, 4, 5)))
+    with pytest.raises(ValueError, match=r"at least one feature \(d_k >= 1\), got Q \(2, 3, 0\) and K \(2, 4, 0\)\. Hint"):
+        scaled_dot_product_attention(q, k, v, need_weights=need_weights)
+
+
+def test_need_weights_must_be_a_bool():
+    x = Tensor(np.random.default_rng(8).normal(size=(2, 3, 4)))
+    for bad in ("no", 0, None, np.array([False])):
+        with pytest.raises(TypeError, match=r"scaled_dot_product_attention need_weights must be True or False, got "):
+            scaled_dot_product_attention(x, x, x, need_weights=bad)
+    with pytest.raises(TypeError, match=r"got str 'no'"):
+        scaled_dot_product_attention(x, x, x, need_weights="no")
+    out, w = scaled_dot_product_attention(x, x, x, need_weights=np.bool_(False))
+    assert w is None and out.shape == (2, 3, 4)
+
+
+def test_ragged_masks_get_a_padding_hint():
+    for call in (
+        lambda m: padding_mask(m),
+        lambda m: scaled_dot_product_attention(Tensor(np.zeros((2, 2, 4))), Tensor(np.zeros((2, 2, 4))), Tensor(np.zeros((2, 2, 4))), m),
+    ):
+        with pytest.raises(ValueError, match=r"must be rectangular .*got rows of lengths \[2, 1\]\. Hint: pad .*encode_batch"):
+            call([[1, 1], [1]])

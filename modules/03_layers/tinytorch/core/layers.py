@@ -31,7 +31,9 @@ def check_positive_int(name: str, value, owner: str) -> int:
 def check_bool(name: str, value, owner: str) -> bool:
     """``value`` as a bool; TypeError for anything but True/False (a string like 'no' is truthy)."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner} {name} must be True or False, got {type(value).__name__} {value!r}.")
+        raise TypeError(
+            f"{owner} {name} must be True or False, got {type(value).__name__} {value!r}. Hint: e.g. {name}=False."
+        )
     return bool(value)
 
 

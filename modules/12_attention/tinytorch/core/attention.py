@@ -4,35 +4,47 @@
     causal_mask(seq_len)          (seq_len, seq_len) bool: position t may attend to 0..t
     padding_mask(attention_mask)  (batch, seq) 1/0 -> (batch, 1, 1, seq) bool: keys that are real
     combine_masks(*masks)         elementwise AND, broadcast
-    MultiHeadAttention(embed_dim, num_heads)
+    MultiHeadAttention(embed_dim, num_heads)(x, mask=None, attention_mask=None)
 
 Mask convention (as in HuggingFace attention_mask): 1/True = may attend, 0/False = blocked.
-Blocked positions get exactly 0 attention weight; a query row with every key blocked gets all-zero
-weights (and a zero output) instead of NaN.
+Blocked positions get exactly 0 attention weight; a query row with every key blocked (or with no
+keys at all, seq_k = 0) gets all-zero weights (and a zero output) instead of NaN.
 
-Differentiability: with the weights returned (the default), the scaling, Q @ K^T and weights @ V
-are Tensor ops and the masked softmax is one fused op recorded with autograd's ``apply_op`` under
-the existing "softmax" rule, whose backward s * (g - sum(g * s)) is also exact for masked entries
-(s = 0 there, so they get no gradient).
+Two kinds of mask, never mixed up:
+  * ``mask=`` is a pattern over the scores (..., seq_q, seq_k): causal_mask(seq) (seq, seq),
+    padding_mask(attention_mask) (batch, 1, 1, seq_k), or (batch, [heads,] seq_q, seq_k). A 2-D
+    mask always means (seq_q, seq_k) and must be bool: a 2-D array of 0/1 numbers is what a
+    tokenizer returns as attention_mask (batch, seq), and read as (seq_q, seq_k) it would give a
+    silently wrong answer whenever batch == seq, so it is refused with a hint.
+  * A tokenizer's attention_mask (batch, seq), 1 = real token, 0 = padding, goes through
+    ``padding_mask(attention_mask)`` or ``MultiHeadAttention(...)(x, attention_mask=...)``. This is
+    the opposite of PyTorch's ``key_padding_mask`` (True = ignore): pass ``~key_padding_mask``.
 
-Speed: with ``need_weights=False`` (what MultiHeadAttention uses) the whole attention is one op,
-"scaled_dot_product_attention" (``AttentionBackward``), computed in blocks of query rows: keys
-that the mask blocks for a whole block (the upper triangle of a causal mask) are never multiplied,
-each block's softmax runs in place on a buffer that fits in cache, and no (seq, seq) temporary is
-allocated (above ~32 MiB every fresh buffer costs page faults). Same maths, float32 throughout;
-``benchmarks/kernels.py`` measures it against PyTorch.
+Two paths, same maths:
+  * Teaching reference: ``need_weights=True`` (the default) is built from plain Tensor ops, so
+    autograd derives its backward: the scaling, Q @ K^T and weights @ V are Tensor ops and the
+    masked softmax is one op recorded with ``apply_op`` under the existing "softmax" rule, whose
+    backward s * (g - sum(g * s)) is also exact for masked entries (s = 0 there, no gradient).
+    Read this path first; it also returns the (..., seq_q, seq_k) weights.
+  * Fast path: ``need_weights=False`` (what MultiHeadAttention uses) computes the same output as
+    one op, "scaled_dot_product_attention": ``_fused_attention`` forward, ``AttentionBackward``
+    backward, its gradients derived by hand from the reference path's (see its docstring). Why a
+    separate op: it works in blocks of query rows, so keys that the mask blocks for a whole block
+    (the upper triangle of a causal mask) are never multiplied, each block's softmax runs in place
+    on a buffer that fits in cache, and no (seq, seq) temporary is allocated (above ~32 MiB every
+    fresh buffer costs page faults). float32 throughout; ``benchmarks/kernels.py`` measures it
+    against PyTorch, and tests/test_fused_attention.py checks it against the reference path.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import threading
 
 import numpy as np
 
 from tinytorch.core.autograd import Function, apply_op, register_backward
-from tinytorch.core.layers import Linear, Module, make_rng
+from tinytorch.core.layers import Linear, Module, check_bool, check_positive_int, make_rng
 from tinytorch.core.tensor import Tensor, is_grad_enabled
 
 __all__ = [
@@ -45,14 +57,6 @@ __all__ = [
 ]
 
 
-def _positive_int(name: str, value, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{owner} {name} must be a positive int, got {type(value).__name__} {value!r}.")
-    if value < 1:
-        raise ValueError(f"{owner} {name} must be a positive int (>= 1), got {value!r}.")
-    return int(value)
-
-
 def _as_float_tensor(x, name: str) -> Tensor:
     x = x if isinstance(x, Tensor) else Tensor(x)
     if x.dtype.kind != "f":
@@ -63,25 +67,77 @@ def _as_float_tensor(x, name: str) -> Tensor:
     return x
 
 
-def _mask_array(mask) -> np.ndarray:
-    """A 1/0 or bool mask -> bool array; refuses other values (e.g. additive -inf masks)."""
-    arr = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+def _mask_array(mask, what: str = "attention mask") -> np.ndarray:
+    """A 1/0 or bool mask -> bool array; refuses other values (e.g. additive -inf masks) and
+    ragged nested lists."""
+    if isinstance(mask, Tensor):
+        arr = mask.data
+    else:
+        try:
+            arr = np.asarray(mask)
+        except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
+            arr = np.empty(0, dtype=object)
+        if arr.dtype == object:
+            try:
+                shown = [len(row) for row in mask]
+                lengths = f"of lengths {shown[:8]}" + (" ..." if len(shown) > 8 else "")
+            except TypeError:
+                lengths = "of unequal lengths"
+            raise ValueError(
+                f"{what} must be rectangular (every row the same length), got rows {lengths}. "
+                "Hint: pad the sequences to one length first; tokenizer.encode_batch(texts) returns "
+                "input_ids and an attention_mask of shape (batch, seq) with 0 for padding."
+            )
     if arr.dtype.kind == "b":
         return arr
     if arr.dtype.kind not in "iuf":
-        raise TypeError(f"attention mask must be bool or 0/1 numbers, got dtype {arr.dtype}.")
+        raise TypeError(f"{what} must be bool or 0/1 numbers, got dtype {arr.dtype}.")
     bad = arr[(arr != 0) & (arr != 1)]
     if bad.size:
         raise ValueError(
-            f"attention mask values must be 1/True (attend) or 0/False (blocked), got {bad.reshape(-1)[:3].tolist()}. "
+            f"{what} values must be 1/True (attend) or 0/False (blocked), got {bad.reshape(-1)[:3].tolist()}. "
             "Hint: additive masks (0 / -inf) are not supported; convert with mask = (additive == 0)."
         )
     return arr != 0
 
 
+def _pattern_mask(mask, what: str, scores_shape: str) -> np.ndarray:
+    """A ``mask=`` over scores of shape ``scores_shape`` -> bool array. A 2-D one must be bool:
+    0/1 numbers of shape (batch, seq) are a tokenizer's attention_mask, which would broadcast as
+    (seq_q, seq_k) whenever batch == seq and give a wrong answer without any error."""
+    allowed = _mask_array(mask, what)
+    dtype = mask.dtype if isinstance(mask, Tensor) else np.asarray(mask).dtype
+    if allowed.ndim == 2 and dtype.kind != "b":
+        raise ValueError(
+            f"{what} of shape {allowed.shape} holds 0/1 numbers ({dtype}), which is ambiguous: a 2-D mask means "
+            "(seq_q, seq_k), but a tokenizer's attention_mask (batch, seq) looks the same. "
+            f"Allowed for scores {scores_shape}: bool (seq_q, seq_k) like causal_mask(seq); bool or 0/1 "
+            "(batch, 1, 1, seq_k) like padding_mask(attention_mask), (batch, seq_q, seq_k) or (batch, heads, seq_q, seq_k). "
+            "Hint: a tokenizer mask goes through padding_mask(attention_mask) (or MultiHeadAttention's "
+            "attention_mask=); a (seq_q, seq_k) pattern as bools: np.asarray(m, dtype=bool)."
+        )
+    return allowed
+
+
+def _check_mask_shape(allowed: np.ndarray, expected: tuple, what: str) -> None:
+    """ValueError unless ``allowed`` broadcasts to the scores' shape ``expected`` exactly."""
+    try:
+        ok = np.broadcast_shapes(allowed.shape, expected) == expected
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{what} of shape {allowed.shape} does not broadcast to the scores' shape {expected} "
+            f"(expected (..., seq_q, seq_k) = (..., {expected[-2]}, {expected[-1]})). "
+            "Hint: causal_mask(seq) gives (seq, seq); padding_mask(attention_mask) gives (batch, 1, 1, seq)."
+        )
+
+
 def _exp_rows_in_place(x: np.ndarray) -> np.ndarray:
     """x <- exp(x - rowmax(x)) over the last axis, in place (blocked entries hold -inf); returns
     the row sums (..., 1), with 1 for rows where every entry was blocked (they become zeros)."""
+    if x.shape[-1] == 0:  # no keys at all: like a fully blocked row (np.max has no identity here)
+        return np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
     row_max = np.max(x, axis=-1, keepdims=True)
     # A fully blocked row has max -inf; shifting by 0 instead keeps exp(-inf) = 0 and avoids NaN.
     row_max[~np.isfinite(row_max)] = 0.0
@@ -227,6 +283,10 @@ class AttentionBackward(Function):
     """out = softmax(Q K^T / sqrt(d) restricted to a mask) V for Q, K, V of equal leading dims,
     computed by ``_fused_attention``. (saved: qs = Q / sqrt(d), scale, out, blocks)
 
+    The fast path's backward, derived by hand from the reference path (need_weights=True), whose
+    matmul and softmax rules autograd chains for it; written out here so a block's weights are
+    reused from the forward instead of recorded as a graph of (seq, seq) Tensors.
+
     Per block of query rows with weights P = e / t over keys k0:k1 and upstream gradient G:
         dV += P^T G;  dP = G V^T;  dS = P * (dP - rowsum(dP * P));  dQ = scale dS K;  dK += dS^T qs.
     rowsum(dP * P) equals rowsum(G * out) (out = P V): (rows x d_v) work, not (rows x keys). With
@@ -269,14 +329,21 @@ def scaled_dot_product_attention(Q, K, V, mask=None, need_weights: bool = True):
         mask: None, or 1/True (attend) / 0/False (blocked) values broadcastable to
             (..., seq_q, seq_k); e.g. ``causal_mask(seq)`` of shape (seq, seq) broadcasts over
             batch and heads, ``padding_mask(attention_mask)`` of shape (batch, 1, 1, seq_k)
-            over heads and queries.
-        need_weights: False returns (output, None) and, when Q, K and V share their leading
+            over heads and queries. A 2-D mask is (seq_q, seq_k) and must be bool; a
+            tokenizer's (batch, seq) 0/1 attention_mask is refused (wrap it in padding_mask).
+        need_weights: True (default): the teaching reference path, plain Tensor ops, returns
+            the weights. False: returns (output, None) and, when Q, K and V share their leading
             dims and dtype, computes the output as one fused, blocked op (faster; no
             (seq_q, seq_k) weights kept). The output and its gradients are the same.
 
     Returns:
         (output, attention_weights): (..., seq_q, d_v) and (..., seq_q, seq_k), same float dtype
-        as the inputs. Each row of attention_weights sums to 1 (0 if every key is blocked).
+        as the inputs. Each row of attention_weights sums to 1 (0 if every key is blocked; with
+        seq_k = 0 the weights are empty and the output is zeros, on both paths).
+
+    Raises:
+        ValueError: shapes that do not fit together, d_k = 0, or a mask as described above.
+        TypeError: integer inputs, or need_weights not True/False.
     """
     Q, K, V = _as_float_tensor(Q, "Q"), _as_float_tensor(K, "K"), _as_float_tensor(V, "V")
     for name, t in (("Q", Q), ("K", K), ("V", V)):
@@ -302,22 +369,19 @@ def scaled_dot_product_attention(Q, K, V, mask=None, need_weights: bool = True):
             f"attention batch/head dims of Q {Q.shape}, K {K.shape} and V {V.shape} do not broadcast. "
             "Hint: Q, K, V should share their leading (batch, heads) dims."
         ) from None
+    if Q.shape[-1] == 0:  # the scale 1 / sqrt(d_k) is undefined
+        raise ValueError(
+            f"attention Q and K need at least one feature (d_k >= 1), got Q {Q.shape} and K {K.shape}. "
+            "Hint: d_k is the last dim, e.g. head_dim = embed_dim // num_heads."
+        )
+    need_weights = check_bool("need_weights", need_weights, "scaled_dot_product_attention")
 
     scale = 1.0 / math.sqrt(Q.shape[-1])
     allowed = None
     if mask is not None:
-        allowed = _mask_array(mask)
         expected = tuple(lead) + (Q.shape[-2], K.shape[-2])
-        try:
-            ok = np.broadcast_shapes(allowed.shape, expected) == expected
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(
-                f"attention mask of shape {allowed.shape} does not broadcast to the scores' shape {expected} "
-                f"(expected (..., seq_q, seq_k) = (..., {Q.shape[-2]}, {K.shape[-2]})). "
-                "Hint: causal_mask(seq) gives (seq, seq); padding_mask(attention_mask) gives (batch, 1, 1, seq)."
-            )
+        allowed = _pattern_mask(mask, "attention mask", str(expected))
+        _check_mask_shape(allowed, expected, "attention mask")
     if not need_weights and Q.shape[:-2] == K.shape[:-2] == V.shape[:-2] and Q.dtype == K.dtype == V.dtype:
         # Contiguous copies of (possibly transposed) head views: each block then reads whole rows.
         q, k, v = (np.ascontiguousarray(t.data) for t in (Q, K, V))
@@ -331,14 +395,14 @@ def scaled_dot_product_attention(Q, K, V, mask=None, need_weights: bool = True):
 
 def causal_mask(seq_len: int) -> Tensor:
     """(seq_len, seq_len) bool Tensor, True where key j <= query i: position i attends to 0..i."""
-    seq_len = _positive_int("seq_len", seq_len, "causal_mask")
+    seq_len = check_positive_int("seq_len", seq_len, "causal_mask")
     return Tensor(np.tril(np.ones((seq_len, seq_len), dtype=bool)))
 
 
 def padding_mask(attention_mask) -> Tensor:
     """(batch, seq) 1 = real token / 0 = padding (a tokenizer's attention_mask)
     -> (batch, 1, 1, seq) bool Tensor that blocks padded keys for every head and query."""
-    arr = _mask_array(attention_mask)
+    arr = _mask_array(attention_mask, "padding_mask attention_mask")
     if arr.ndim != 2:
         raise ValueError(
             f"padding_mask expects an attention_mask of shape (batch, seq), got {arr.shape}. "
@@ -348,10 +412,12 @@ def padding_mask(attention_mask) -> Tensor:
 
 
 def combine_masks(*masks) -> Tensor:
-    """Elementwise AND of 1/0 or bool masks (broadcast), e.g. combine_masks(causal, padding)."""
+    """Elementwise AND of 1/0 or bool masks (broadcast), e.g. combine_masks(causal, padding).
+    Each is a ``mask=`` pattern, so a 2-D one must be bool (wrap a tokenizer's attention_mask in
+    padding_mask first)."""
     if not masks:
         raise ValueError("combine_masks needs at least one mask.")
-    arrays = [_mask_array(m) for m in masks]
+    arrays = [_pattern_mask(m, "combine_masks mask", "(..., seq_q, seq_k)") for m in masks]
     try:
         out = np.logical_and.reduce(np.broadcast_arrays(*arrays))
     except ValueError:
@@ -376,16 +442,24 @@ class MultiHeadAttention(Module):
             (in_features, out_features), i.e. y = x @ weight + bias).
 
     Shapes:
-        forward(x, mask=None): (batch, seq, embed_dim) float32 -> (batch, seq, embed_dim) float32
-        (also (seq, embed_dim) -> (seq, embed_dim)).
-        mask: 1/True = attend, 0/False = blocked; (seq, seq) (e.g. causal_mask),
-        (batch, seq, seq), (batch, heads or 1, seq, seq) or (batch, 1, 1, seq) (padding_mask).
+        forward(x, mask=None, attention_mask=None):
+            (batch, seq, embed_dim) float32 -> (batch, seq, embed_dim) float32
+            (also (seq, embed_dim) -> (seq, embed_dim)).
+        mask: pattern over the scores, 1/True = attend, 0/False = blocked: bool (seq, seq)
+            (e.g. causal_mask), (batch, seq, seq), (batch, heads or 1, seq, seq) or
+            (batch, 1, 1, seq) (padding_mask). A 2-D mask is (seq_q, seq_k) and must be bool.
+        attention_mask: a tokenizer's mask of shape (batch, seq) (or (seq,) for unbatched x),
+            1/True = real token, 0/False = padding, e.g. ``encode_batch(texts).attention_mask``
+            (HuggingFace convention); padded keys are blocked for every head and query. Opposite
+            of PyTorch's key_padding_mask (True = ignore): pass ``~key_padding_mask``.
+            Combined with ``mask`` by AND, e.g. mha(x, mask=causal_mask(seq), attention_mask=am).
     """
 
     def __init__(self, embed_dim: int, num_heads: int, *, bias: bool = True, seed=None, rng=None):
         super().__init__()
-        self.embed_dim = _positive_int("embed_dim", embed_dim, "MultiHeadAttention")
-        self.num_heads = _positive_int("num_heads", num_heads, "MultiHeadAttention")
+        bias = check_bool("bias", bias, "MultiHeadAttention")
+        self.embed_dim = check_positive_int("embed_dim", embed_dim, "MultiHeadAttention")
+        self.num_heads = check_positive_int("num_heads", num_heads, "MultiHeadAttention")
         if self.embed_dim % self.num_heads:
             raise ValueError(
                 f"MultiHeadAttention embed_dim={self.embed_dim} must be divisible by num_heads={self.num_heads} "
@@ -404,7 +478,7 @@ class MultiHeadAttention(Module):
         *lead, seq, _ = t.shape
         return t.reshape(*lead, seq, self.num_heads, self.head_dim).transpose(-3, -2)
 
-    def forward(self, x, mask=None) -> Tensor:
+    def forward(self, x, mask=None, attention_mask=None) -> Tensor:
         """(batch, seq, embed_dim) -> (batch, seq, embed_dim); see the class docstring."""
         x = _as_float_tensor(x, "x")
         if x.ndim not in (2, 3) or x.shape[-1] != self.embed_dim:
@@ -413,14 +487,28 @@ class MultiHeadAttention(Module):
                 f"(batch, seq, {self.embed_dim}) or (seq, {self.embed_dim}), got {x.shape}. "
                 "Hint: the input's last dim must equal embed_dim (e.g. EmbeddingLayer(..., embed_dim) output)."
             )
+        *lead, seq = x.shape[:-1]
+        scores = tuple(lead) + (self.num_heads, seq, seq)
         if mask is not None:
-            m = _mask_array(mask)
+            what = "MultiHeadAttention mask"
+            m = _pattern_mask(mask, what, str(scores))
             if x.ndim == 3 and m.ndim == 3:
                 m = m[:, None]  # (batch, seq, seq): the same mask for every head
+            _check_mask_shape(m, scores, what)
             mask = m
+        if attention_mask is not None:
+            keys = _mask_array(attention_mask, "MultiHeadAttention attention_mask")
+            if keys.shape != x.shape[:-1]:
+                raise ValueError(
+                    f"MultiHeadAttention attention_mask must have shape {x.shape[:-1]} "
+                    f"({'(batch, seq)' if x.ndim == 3 else '(seq,)'} like x {x.shape}; 1 = real token, 0 = padding), "
+                    f"got {keys.shape}. Hint: pass encode_batch(texts).attention_mask for the same texts as x; "
+                    "a (seq_q, seq_k) or (batch, 1, 1, seq) pattern goes in mask=."
+                )
+            keys = keys[..., None, None, :]  # (batch, 1, 1, seq): every head and query
+            mask = keys if mask is None else np.logical_and(mask, keys)
         q, k, v = self._split_heads(self.q_proj(x)), self._split_heads(self.k_proj(x)), self._split_heads(self.v_proj(x))
         attended, _ = scaled_dot_product_attention(q, k, v, mask, need_weights=False)
-        *lead, seq = x.shape[:-1]
         merged = attended.transpose(-3, -2).reshape(*lead, seq, self.embed_dim)
         return self.out_proj(merged)
 
