@@ -4,14 +4,19 @@
     tinytorch_test(name, srcs, deps)     py_test that runs pytest on srcs + strict import check
 
 The check (tools/importcheck/check_imports.py) parses every source with `ast` and accepts an import
-only if the target's own srcs, one of its DIRECT deps, or the standard library provides it. It runs
-as a cached build action, so `bazel build` fails on an undeclared import, naming the file, the
-import, the target that provides it and the fix.
+only if the target's own srcs, one of its DIRECT deps, or the standard library provides it; and it
+accepts a direct dep only if some import needs it (RUNNER_DEPS of a test excepted). It runs as a
+cached build action, so `bazel build` fails on an undeclared import or an unused dep, naming the
+file, the import or dep, why, and the fix.
 """
 
 load("//modules:modules.bzl", "module_number", "module_visibility")
 
 PYTEST = "@pypi//pytest"
+
+# What tools/testing/pytest_runner.py (the `main` of every test) imports: added to every test's deps
+# and never reported as unused, though the test's own sources need not import it.
+RUNNER_DEPS = [PYTEST]
 
 ImportsInfo = provider(
     doc = "What a Python target provides to targets that depend on it.",
@@ -63,7 +68,7 @@ def provided_entry(label, srcs, imports, tags):
             modules.append(name)
     return json.encode(struct(label = _short(label), modules = modules, prefixes = prefixes))
 
-def _run_check(ctx, label, srcs, deps, kind, stamp_name, imports, display = None):
+def _run_check(ctx, label, srcs, deps, kind, stamp_name, imports, display = None, needed_without_import = []):
     """Registers the import-check action; returns its stamp file."""
     direct = [d[ImportsInfo] for d in deps if ImportsInfo in d]
     roots = _import_roots(label, imports)
@@ -71,6 +76,8 @@ def _run_check(ctx, label, srcs, deps, kind, stamp_name, imports, display = None
     ctx.actions.write(manifest, json.encode(struct(
         label = display or str(label),
         kind = kind,
+        build_file = ctx.build_file_path,
+        needed_without_import = needed_without_import,
         module_number = module_number(label.package),
         srcs = [struct(path = f.path, module = _module_name(_repo_path(f), roots) or "") for f in srcs],
         own = provided_entry(label, srcs, imports, []),
@@ -126,7 +133,7 @@ _library_import_check = rule(
 
 def _test_import_check_impl(ctx):
     test = "//%s:%s" % (ctx.label.package, ctx.label.name[:-len(".import_check")])
-    stamp = _run_check(ctx, ctx.label, ctx.files.srcs, ctx.attr.deps, "test", ctx.label.name + ".ok", [], test)
+    stamp = _run_check(ctx, ctx.label, ctx.files.srcs, ctx.attr.deps, "test", ctx.label.name + ".ok", [], test, RUNNER_DEPS)
     checks = depset([stamp], transitive = [d[ImportsInfo].checks for d in ctx.attr.deps])
     return [DefaultInfo(files = depset([stamp]), runfiles = ctx.runfiles(transitive_files = checks))]
 
@@ -188,10 +195,10 @@ def tinytorch_library(name, srcs, deps = [], visibility = None, **kwargs):
 def tinytorch_test(name, srcs, deps = [], data = [], size = "small", args = [], **kwargs):
     """A py_test that runs pytest over `srcs` and writes JUnit XML for Bazel's test.xml.
 
-    `deps` must list exactly what `srcs` import (pytest is added); the import check, and the
-    checks of every library below, must pass before the test can run.
+    `deps` must list exactly what `srcs` import (RUNNER_DEPS, i.e. pytest, are added); the import
+    check, and the checks of every library below, must pass before the test can run.
     """
-    all_deps = deps + ([PYTEST] if PYTEST not in deps else [])
+    all_deps = deps + [d for d in RUNNER_DEPS if d not in deps]
     _test_import_check(
         name = name + ".import_check",
         srcs = srcs,

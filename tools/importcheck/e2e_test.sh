@@ -7,6 +7,9 @@
 #   (b) 12 added as a dep of an 11 target                     -> analysis fails on visibility
 #   (c) the 01 dep removed from an 11 test importing Tensor   -> strict-deps failure + buildozer fix
 #   (d) the unmodified tree                                   -> builds clean; a re-build runs no check
+#   (e) an 11 test, then a library, with a dep they never import -> unused-dep failure + buildozer fix
+#   (f) an 11 test calling pytest.importorskip("tinytorch.core.attention") -> fails like an import
+#   (g) tools/ci/every_test_checked.sh passes on the tree, fails once a plain py_test is added
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -109,6 +112,88 @@ bazel_build "$scratch/c2.log" //modules/11_embeddings:e2e_strict_test; c2=$?
   && has "$scratch/c2.log" "//modules/01_tensor:tensor is only a transitive dependency" \
   && has "$scratch/c2.log" "buildozer 'add deps //modules/01_tensor:tensor' //modules/11_embeddings:e2e_strict_test"
 expect "(c) removing the 01 dep of an 11 test that imports Tensor fails strict deps" $? "$scratch/c2.log"
+
+# (e) the test of (c) with a dep it never imports; then a library with one (outside modules/, so it
+# needs no registration).
+cp "$scratch/BUILD.orig" "$pkg/BUILD.bazel"
+cat >> "$pkg/BUILD.bazel" <<'BZL'
+
+tinytorch_test(
+    name = "e2e_strict_test",
+    srcs = ["tests/test_e2e_strict.py"],
+    deps = [
+        ":embedding_core",
+        "//modules/01_tensor:tensor",
+        "//modules/05_autograd:autograd",
+    ],
+)
+BZL
+bazel_build "$scratch/e1.log" //modules/11_embeddings:e2e_strict_test; e1=$?
+[ "$e1" -ne 0 ] && has "$scratch/e1.log" "[strict deps] //modules/11_embeddings:e2e_strict_test declares 1 dep it does not import:" \
+  && has "$scratch/e1.log" 'modules/11_embeddings/BUILD.bazel: dep "//modules/05_autograd:autograd" of //modules/11_embeddings:e2e_strict_test' \
+  && has "$scratch/e1.log" "not allowed: no import of modules/11_embeddings/tests/test_e2e_strict.py needs it" \
+  && has "$scratch/e1.log" "buildozer 'remove deps //modules/05_autograd:autograd' //modules/11_embeddings:e2e_strict_test"
+expect "(e) a test with a dep it never imports fails strict deps with a remove fix" $? "$scratch/e1.log"
+rm "$pkg/tests/test_e2e_strict.py"; cp "$scratch/BUILD.orig" "$pkg/BUILD.bazel"
+
+cp "$ws/examples/BUILD.bazel" "$scratch/examples.BUILD.orig"
+echo "import numpy" > "$ws/examples/e2e_unused.py"
+cat >> "$ws/examples/BUILD.bazel" <<'BZL'
+
+tinytorch_library(
+    name = "e2e_unused",
+    srcs = ["e2e_unused.py"],
+    deps = ["//modules/01_tensor:tensor", "@pypi//numpy"],
+)
+BZL
+bazel_build "$scratch/e2.log" //examples/...; e2=$?
+[ "$e2" -ne 0 ] && has "$scratch/e2.log" "[strict deps] //examples:e2e_unused declares 1 dep it does not import:" \
+  && has "$scratch/e2.log" "buildozer 'remove deps //modules/01_tensor:tensor' //examples:e2e_unused"
+expect "(e) a library with a dep it never imports fails strict deps with a remove fix" $? "$scratch/e2.log"
+rm "$ws/examples/e2e_unused.py"; cp "$scratch/examples.BUILD.orig" "$ws/examples/BUILD.bazel"
+
+# (f) a dynamic import is checked like an import statement.
+cat > "$pkg/tests/test_e2e_dynamic.py" <<'PY'
+import pytest
+
+attention = pytest.importorskip("tinytorch.core.attention")
+
+
+def test_forward():
+    assert attention.MultiHeadAttention
+PY
+cat >> "$pkg/BUILD.bazel" <<'BZL'
+
+tinytorch_test(
+    name = "e2e_dynamic_test",
+    srcs = ["tests/test_e2e_dynamic.py"],
+)
+BZL
+bazel_build "$scratch/f.log" //modules/11_embeddings:e2e_dynamic_test; f=$?
+[ "$f" -ne 0 ] && has "$scratch/f.log" 'modules/11_embeddings/tests/test_e2e_dynamic.py:3: import of "tinytorch.core.attention"' \
+  && has "$scratch/f.log" "module 11 may not depend on module 12: move this test to modules/12_attention"
+expect "(f) pytest.importorskip of a later module fails like an import" $? "$scratch/f.log"
+rm "$pkg/tests/test_e2e_dynamic.py"; cp "$scratch/BUILD.orig" "$pkg/BUILD.bazel"
+
+# (g) a plain py_test skips the import check: tools/ci/every_test_checked.sh catches it.
+every_test_checked() { (cd "$ws" && bash tools/ci/every_test_checked.sh --output_base="$scratch/ob") >"$1" 2>&1; }
+every_test_checked "$scratch/g1.log"; g1=$?
+echo "def test_nothing(): pass" > "$pkg/tests/test_e2e_plain.py"
+cat >> "$pkg/BUILD.bazel" <<'BZL'
+
+py_test(
+    name = "e2e_plain_test",
+    srcs = ["tests/test_e2e_plain.py"],
+    main = "tests/test_e2e_plain.py",
+)
+BZL
+every_test_checked "$scratch/g2.log"; g2=$?
+cat "$scratch/g1.log" >>"$scratch/g2.log"
+[ "$g1" -eq 0 ] && [ "$g2" -eq 1 ] && has "$scratch/g1.log" "every_test_checked: every py_test and py_binary runs its import check" \
+  && has "$scratch/g2.log" "//modules/11_embeddings:e2e_plain_test: a py_test without //modules/11_embeddings:e2e_plain_test.import_check in its data" \
+  && has "$scratch/g2.log" "fix: use tinytorch_test from //tools/build_defs:defs.bzl"
+expect "(g) every_test_checked.sh passes on the tree and names a plain py_test" $? "$scratch/g2.log"
+rm "$pkg/tests/test_e2e_plain.py"; cp "$scratch/BUILD.orig" "$pkg/BUILD.bazel"
 
 echo "strict-deps e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
