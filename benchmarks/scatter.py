@@ -84,15 +84,24 @@ def one_hot_matmul(ids, rows, vocab):
     return one_hot.T @ rows
 
 
-def _library_scatter(threads):
-    def unique_rounds(ids, rows, vocab):
-        set_num_threads(threads)
-        return scatter_add_rows(ids, rows, vocab)
+def _on_threads(library_fn, threads, name, doc):
+    """``library_fn`` run with tinytorch.core.parallel set to ``threads`` threads, as a named candidate."""
 
-    unique_rounds.__name__ = "unique_rounds" if threads == 1 else f"unique_rounds_{threads}_threads"
-    unique_rounds.__doc__ = ("tinytorch's scatter_add_rows: rounds of unique ids (plain fancy-index assignment and +=), "
-                             "heavy repeats through np.add.reduce; with threads, each takes a row range of the table.")
-    return unique_rounds
+    def candidate(*args):
+        set_num_threads(threads)
+        return library_fn(*args)
+
+    candidate.__name__, candidate.__doc__ = name, doc
+    return candidate
+
+
+_SCATTER_DOC = ("tinytorch's scatter_add_rows: rounds of unique ids (plain fancy-index assignment and +=), "
+                "heavy repeats through np.add.reduce; with threads, each takes a row range of the table.")
+
+
+def _library_scatter(threads):
+    name = "unique_rounds" if threads == 1 else f"unique_rounds_{threads}_threads"
+    return _on_threads(scatter_add_rows, threads, name, _SCATTER_DOC)
 
 
 unique_rounds = _library_scatter(1)
@@ -201,13 +210,8 @@ def gather_take_clip_out(table, ids):
 
 
 def _library_gather(threads):
-    def gather(table, ids):
-        set_num_threads(threads)
-        return gather_rows(table, ids)
-
-    gather.__name__ = f"gather_rows_{threads}_thread{'s' if threads > 1 else ''}"
-    gather.__doc__ = "What the library uses: take(out=, mode='clip') split into row chunks over threads."
-    return gather
+    return _on_threads(gather_rows, threads, f"gather_rows_{threads}_thread{'s' if threads > 1 else ''}",
+                       "What the library uses: take(out=, mode='clip') split into row chunks over threads.")
 
 
 GATHERS = [gather_take, gather_fancy, gather_take_raise_out, gather_take_clip_out, _library_gather(1), _library_gather(2)]

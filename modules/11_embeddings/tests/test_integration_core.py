@@ -19,6 +19,20 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.text.embedding_core import Embedding
 
 
+def central_differences(loss_value, table, eps=1e-6):
+    """d loss / d table by central differences in place (float64 table), one entry at a time."""
+    numeric = np.zeros_like(table)
+    for idx in np.ndindex(table.shape):
+        old = table[idx]
+        table[idx] = old + eps
+        plus = loss_value()
+        table[idx] = old - eps
+        minus = loss_value()
+        table[idx] = old
+        numeric[idx] = (plus - minus) / (2 * eps)
+    return numeric
+
+
 def hand_scatter(vocab_size, embed_dim, ids, upstream):
     """The gradient of out = W[ids] w.r.t. W, written as an explicit loop (the reference)."""
     expected = np.zeros((vocab_size, embed_dim), dtype=np.float64)
@@ -136,16 +150,7 @@ class TestBackwardIntegration:
         o = embed(tokens)
         ((o * o) * Tensor(weights, dtype=np.float64)).sum().backward()
         analytic = embed.weight.grad.data
-        table, eps = embed.weight.data, 1e-6
-        numeric = np.zeros_like(table)
-        for idx in np.ndindex(table.shape):
-            old = table[idx]
-            table[idx] = old + eps
-            plus = loss_value()
-            table[idx] = old - eps
-            minus = loss_value()
-            table[idx] = old
-            numeric[idx] = (plus - minus) / (2 * eps)
+        numeric = central_differences(loss_value, embed.weight.data)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
     def test_shared_embedding_gradient_accumulation(self):
@@ -173,15 +178,7 @@ class TestBackwardIntegration:
         np.testing.assert_allclose(analytic, closed, rtol=1e-12, atol=1e-12)
         assert np.abs(analytic[[3, 4]]).max() > 0  # rows used only by tying still get gradient
 
-        numeric = np.zeros_like(W)
-        for idx in np.ndindex(W.shape):
-            old = W[idx]
-            W[idx] = old + 1e-6
-            plus = float(loss().item())
-            W[idx] = old - 1e-6
-            minus = float(loss().item())
-            W[idx] = old
-            numeric[idx] = (plus - minus) / 2e-6
+        numeric = central_differences(lambda: float(loss().item()), W)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
     def test_slicing_and_reshaping_the_output_keep_the_lookup(self):
