@@ -192,3 +192,14 @@ def test_a_forked_child_gets_working_threads():
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     pytest.fail("the forked child hung in run_in_chunks (it reused the parent's thread pool)")
+
+
+@pytest.mark.parametrize("args, error, text", [
+    ((None, 4, 1), TypeError, "work must be callable"),
+    ((print, -1, 1), ValueError, "n must be an int >= 0"),
+    ((print, 2.5, 1), ValueError, "n must be an int >= 0"),
+    ((print, 4, 0), ValueError, "grain"),
+])
+def test_run_in_chunks_rejects_bad_arguments(args, error, text):
+    with pytest.raises(error, match=text):
+        run_in_chunks(*args)

@@ -131,3 +131,10 @@ def test_lookup_is_the_same_on_one_and_two_threads():
             set_num_threads(None)
     np.testing.assert_array_equal(results[0], results[1])
     np.testing.assert_array_equal(results[1], w.data[ids])
+
+
+def test_gather_rows_refuses_ids_outside_the_table():
+    # mode="clip" inside would silently turn 7 into row 2: the range is checked first.
+    table = np.arange(6.0).reshape(3, 2)
+    with pytest.raises(ValueError, match=r"embedding ids \[7, -1\] are out of range for a table of 3 rows \(allowed: 0..2\)"):
+        gather_rows(table, np.array([0, 7, -1]))

@@ -119,3 +119,10 @@ def test_table_used_twice_sums_both_gradients():
     w = Tensor(np.zeros((3, 1)), requires_grad=True)
     (embedding_lookup(w, [0, 2]) * 2.0 + embedding_lookup(w, [2, 2])).sum().backward()
     np.testing.assert_array_equal(w.grad.data, [[2.0], [0.0], [4.0]])
+
+
+def test_scatter_add_rows_refuses_positions_outside_the_table():
+    rows = np.ones((2, 3), np.float32)
+    for positions in (np.array([0, -1]), np.array([4, 0])):
+        with pytest.raises(ValueError, match=r"positions must lie in \[0, 3\] for num_rows=4.*wrap"):
+            scatter_add_rows(positions, rows, 4)

@@ -84,7 +84,12 @@ def run_in_chunks(work, n: int, grain: int) -> None:
     Called from inside a chunk, it runs on that thread alone (waiting on the pool from a pool
     thread could wait forever).
     """
-    chunks = max(1, min(get_num_threads(), n // max(1, grain)))
+    if not callable(work):
+        raise TypeError(f"run_in_chunks(work, n, grain): work must be callable as work(start, stop), got {work!r}.")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"run_in_chunks: n must be an int >= 0 (the loop length), got {n!r}.")
+    grain = _check_count(grain, "run_in_chunks: grain (the fewest items worth a thread)")
+    chunks = max(1, min(get_num_threads(), n // grain))
     if chunks == 1 or getattr(_worker, "busy", False):
         work(0, n)
         return

@@ -272,10 +272,15 @@ class SliceBackward(Function):
 _PARALLEL_GRAIN_BYTES = 256 * 1024
 
 
+def _rows_per_thread(out: np.ndarray) -> int:
+    """The fewest rows of ``out`` worth handing to another thread (at least 1, even for huge rows)."""
+    return max(1, _PARALLEL_GRAIN_BYTES // max(1, out[:1].nbytes))
+
+
 def gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """table (num_rows, *row_shape), ids int64 of any shape, every id in [0, num_rows)
     -> (*ids.shape, *row_shape), a new array with out[i] = table[ids[i]] (the inverse of
-    ``scatter_add_rows``). The caller checks the ids: they are not checked again here.
+    ``scatter_add_rows``). An id outside [0, num_rows) raises ValueError.
 
     Why not ``table[ids]``: that copy runs on one thread, which reaches about half the memory
     bandwidth of this machine class; a large gather is split into row chunks over
@@ -283,13 +288,21 @@ def gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
     ``mode="clip"`` skips numpy's second bounds check: with ``out=`` and the default "raise"
     mode, np.take gathers into a temporary first and is ~3x slower (benchmarks/scatter.py).
     """
+    num_rows = table.shape[0]
+    # min/max first: two reductions, no temporaries; the offending ids are only collected on error.
+    if ids.size and (ids.min() < 0 or ids.max() >= num_rows):
+        bad = ids[(ids < 0) | (ids >= num_rows)]
+        raise ValueError(
+            f"embedding ids {bad.reshape(-1)[:5].tolist()} are out of range for a table of {num_rows} rows "
+            f"(allowed: 0..{num_rows - 1}). Hint: the vocab_size must exceed the largest token id."
+        )
     flat = ids.reshape(-1)
     out = np.empty((flat.size,) + table.shape[1:], dtype=table.dtype)
 
     def copy(start, stop):
         np.take(table, flat[start:stop], axis=0, out=out[start:stop], mode="clip")
 
-    run_in_chunks(copy, flat.size, grain=_PARALLEL_GRAIN_BYTES // max(1, out[:1].nbytes))
+    run_in_chunks(copy, flat.size, grain=_rows_per_thread(out))
     return out.reshape(ids.shape + table.shape[1:])
 
 
@@ -317,6 +330,11 @@ def scatter_add_rows(positions: np.ndarray, rows: np.ndarray, num_rows: int) -> 
     that land there: most of the time of a large fresh table is the kernel zeroing its pages on
     first write, and that is then done by all threads at once.
     """
+    if positions.size and (positions.min() < 0 or positions.max() >= num_rows):
+        raise ValueError(
+            f"scatter_add_rows positions must lie in [0, {num_rows - 1}] for num_rows={num_rows}, got values "
+            f"from {positions.min()} to {positions.max()}. Hint: negative positions would wrap to the last rows."
+        )
     out = np.zeros((num_rows,) + rows.shape[1:], dtype=rows.dtype)
     if positions.shape[0] == 0:
         return out
@@ -327,7 +345,7 @@ def scatter_add_rows(positions: np.ndarray, rows: np.ndarray, num_rows: int) -> 
         begin, end = np.searchsorted(sorted_pos, (first_row, end_row))
         _add_sorted(out, sorted_pos[begin:end], order[begin:end], rows)
 
-    run_in_chunks(add_range, num_rows, grain=_PARALLEL_GRAIN_BYTES // max(1, out[:1].nbytes))
+    run_in_chunks(add_range, num_rows, grain=_rows_per_thread(out))
     return out
 
 
@@ -705,16 +723,8 @@ def embedding_lookup(weight: Tensor, indices, sparse: bool = False) -> Tensor:
             f"embedding indices must be integers, got dtype {ids.dtype}. "
             "Hint: convert token ids with np.asarray(ids, dtype=np.int64)."
         )
-    vocab = weight.shape[0]
-    # min/max first: two reductions, no temporaries; the offending ids are only collected on error.
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
-        bad = ids[(ids < 0) | (ids >= vocab)]
-        raise ValueError(
-            f"embedding ids {bad.reshape(-1)[:5].tolist()} are out of range for a table of {vocab} rows "
-            f"(allowed: 0..{vocab - 1}). Hint: the vocab_size must exceed the largest token id."
-        )
     ids = ids.astype(np.int64, copy=False)
-    out = gather_rows(weight.data, ids)
+    out = gather_rows(weight.data, ids)  # checks the range of the ids
     return apply_op("embedding_sparse" if sparse else "embedding", out, (weight,), indices=ids)
 
 enable_autograd()
