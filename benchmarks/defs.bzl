@@ -6,17 +6,7 @@ binary all take the same `tags`: with tags = ["manual"] none of them is part of 
 `bazel run //benchmarks:NAME` builds the check before running.
 """
 
-load("//tools/build_defs:defs.bzl", "ImportsInfo", "import_aspect")
-
-def _imports_checked_impl(ctx):
-    checks = ctx.attr.library[ImportsInfo].checks
-    return [DefaultInfo(files = checks, runfiles = ctx.runfiles(transitive_files = checks))]
-
-_imports_checked = rule(
-    implementation = _imports_checked_impl,
-    attrs = {"library": attr.label(aspects = [import_aspect], mandatory = True)},
-    doc = "Runs the strict import check of a library and of everything it depends on.",
-)
+load("//tools/build_defs:defs.bzl", "library_import_check")
 
 def benchmark_binary(name, srcs, deps, tags = [], **kwargs):
     """py_binary `name` running srcs[0]; its sources are checked like a tinytorch_library."""
@@ -28,7 +18,7 @@ def benchmark_binary(name, srcs, deps, tags = [], **kwargs):
         srcs_version = "PY3",
         tags = tags,
     )
-    _imports_checked(
+    library_import_check(
         name = name + ".import_check",
         library = ":" + name + "_lib",
         tags = tags,

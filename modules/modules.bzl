@@ -29,11 +29,11 @@ CONSUMERS = [
 ]
 
 def module_number(package):
-    """'modules/11_embeddings' -> 11; None for packages outside modules/."""
+    """'modules/11_embeddings' (and any package below it) -> 11; None for packages outside modules/."""
     parts = package.split("/")
-    if len(parts) != 2 or parts[0] != "modules":
+    if len(parts) < 2 or parts[0] != "modules" or not parts[1][:2].isdigit():
         return None
-    return int(parts[1].split("_")[0])
+    return int(parts[1][:2])
 
 def module_libraries():
     return ["//modules/%s:%s" % (folder, lib) for folder in MODULES for lib in MODULES[folder]]
@@ -48,7 +48,7 @@ def module_package_groups():
     """One package group per module: the packages allowed to depend on it."""
     for folder in MODULES:
         number = module_number("modules/" + folder)
-        higher = ["//modules/" + f for f in MODULES if module_number("modules/" + f) > number]
+        higher = ["//modules/%s/..." % f for f in MODULES if module_number("modules/" + f) > number]
         native.package_group(
             name = "above_" + folder,
             packages = ["//modules"] + higher + CONSUMERS,

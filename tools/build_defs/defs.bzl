@@ -5,9 +5,14 @@
 
 The check (tools/importcheck/check_imports.py) parses every source with `ast` and accepts an import
 only if the target's own srcs, one of its DIRECT deps, or the standard library provides it; and it
-accepts a direct dep only if some import needs it (RUNNER_DEPS of a test excepted). It runs as a
-cached build action, so `bazel build` fails on an undeclared import or an unused dep, naming the
-file, the import or dep, why, and the fix.
+accepts a direct dep only if some import needs it (RUNNER_DEPS of a test excepted). Layering is
+judged on what a target REACHES (deps and data, transitively, through aliases and any package), not
+on what `visibility` allows. It runs as a cached build action, so `bazel build` fails on an
+undeclared import or an unused dep, naming the file, the import or dep, why, and the fix.
+
+`import_aspect` is also applied to every top-level target from .bazelrc (`--aspects`): a plain
+`py_test`, `py_binary` or `py_library` written without these macros is checked all the same, and a
+test's run-time guard (tools/testing/guard.py) refuses to run a py_test that has no manifest.
 """
 
 load("//modules:modules.bzl", "module_number", "module_visibility")
@@ -18,13 +23,25 @@ PYTEST = "@pypi//pytest"
 # and never reported as unused, though the test's own sources need not import it.
 RUNNER_DEPS = [PYTEST]
 
+RUNNER = "//tools/testing:pytest_runner.py"
+
 ImportsInfo = provider(
     doc = "What a Python target provides to targets that depend on it.",
     fields = {
-        "entry": "JSON string {label, modules, prefixes}: the modules this target provides itself",
+        "entry": "JSON string {label, modules, prefixes, external, python, kind}: what this target provides itself",
         "transitive": "depset of `entry` strings of this target and all its deps",
+        "reached": "depset of `entry` strings of everything reached through deps and data (layering)",
         "checks": "depset of import-check stamp files of this target and all its deps",
+        "names": "list of the names JSON files of this target's own check (empty: not checked / external)",
+        "nodes": "depset of JSON strings {label, files, deps} for the run-time guard",
     },
+)
+
+# Private on purpose: a provider whose name starts with `_` cannot be loaded from another .bzl file,
+# so no rule but the ones below can claim that a target's sources were checked.
+_CheckedInfo = provider(
+    doc = "Returned only by this file's check rules: the source files they checked.",
+    fields = {"srcs": "list of File"},
 )
 
 def _import_roots(label, imports):
@@ -50,6 +67,10 @@ def _repo_path(f):
     """Path of a file relative to its own repository root."""
     return f.short_path[3:].split("/", 1)[1] if f.short_path.startswith("../") else f.short_path
 
+def _runfiles_path(ctx, f):
+    """Path of a file under the runfiles root ('tinytorch_workspace/modules/...', 'pypi/...')."""
+    return f.short_path[3:] if f.short_path.startswith("../") else ctx.workspace_name + "/" + f.short_path
+
 def _short(label):
     """'@pypi//numpy:numpy' -> '@pypi//numpy', as users write it."""
     text = str(label)
@@ -57,93 +78,223 @@ def _short(label):
         return text[:-len(label.name) - 1]
     return text
 
-def provided_entry(label, srcs, imports, tags):
-    """JSON entry for what a target provides: module names, or top-level names for @pypi."""
-    prefixes = [t[len("provides:"):] for t in tags if t.startswith("provides:")]
+def provided_entry(label, srcs, imports, tags, python = True, kind = ""):
+    """JSON entry for what a target provides: module names, or top-level names for @pypi.
+
+    Only a third-party target (another repository, i.e. @pypi) may declare whole subtrees with a
+    `provides:` tag; on a first-party target the tag is ignored, so it cannot make imports pass.
+    """
+    external = label.workspace_name != ""
+    prefixes = [t[len("provides:"):] for t in tags if t.startswith("provides:")] if external else []
     roots = _import_roots(label, imports)
     modules = []
     for f in srcs:
         name = _module_name(_repo_path(f), roots)
         if name and name not in modules:
             modules.append(name)
-    return json.encode(struct(label = _short(label), modules = modules, prefixes = prefixes))
+    return json.encode(struct(
+        label = _short(label),
+        modules = modules,
+        prefixes = prefixes,
+        external = external,
+        python = python,
+        kind = kind,
+    ))
 
-def _run_check(ctx, label, srcs, deps, kind, stamp_name, imports, display = None, needed_without_import = []):
-    """Registers the import-check action; returns its stamp file."""
+def _direct_entries(label, deps, written):
+    """Entries of the direct deps; `written` (same order) names each as BUILD spells it, so an
+    `alias` is reported (and fixed by buildozer) under the label the user wrote."""
+    entries = []
+    for i, d in enumerate(deps):
+        if ImportsInfo not in d:
+            continue
+        e = json.decode(d[ImportsInfo].entry)
+        if i < len(written):
+            as_written = _short(label.relative(written[i]))
+            if as_written != e["label"]:
+                e["written"] = as_written
+        names = d[ImportsInfo].names
+        e["names_file"] = names[0].path if names else None
+        entries.append(e)
+    return entries
+
+def _run_check(ctx, label, srcs, deps, kind, stamp_name, imports, display = None, needed_without_import = [], data = [], written = [], data_py = []):
+    """Registers the import-check action; returns (stamp, names file)."""
     direct = [d[ImportsInfo] for d in deps if ImportsInfo in d]
+    reached = [d[ImportsInfo] for d in deps + data if ImportsInfo in d]
     roots = _import_roots(label, imports)
     manifest = ctx.actions.declare_file(stamp_name + ".json")
+    names = ctx.actions.declare_file(stamp_name + ".names.json")
     ctx.actions.write(manifest, json.encode(struct(
         label = display or str(label),
         kind = kind,
-        build_file = ctx.build_file_path,
+        build_file = ctx.build_file_path if hasattr(ctx, "build_file_path") else label.package + "/BUILD.bazel",
         needed_without_import = needed_without_import,
-        module_number = module_number(label.package),
+        module_number = module_number(label.package) if label.workspace_name == "" else None,
         srcs = [struct(path = f.path, module = _module_name(_repo_path(f), roots) or "") for f in srcs],
         own = provided_entry(label, srcs, imports, []),
-        direct = [d.entry for d in direct],
+        direct = _direct_entries(label, deps, written),
         transitive = depset(transitive = [d.transitive for d in direct]).to_list(),
+        reached = depset(transitive = [d.reached for d in reached]).to_list(),
+        data_py = [f.path for f in data_py],
+        names_out = names.path,
     )))
     stamp = ctx.actions.declare_file(stamp_name)
     ctx.actions.run(
         executable = ctx.executable._checker,
         arguments = [manifest.path, ctx.file._index.path, stamp.path],
-        inputs = srcs + [manifest, ctx.file._index],
-        outputs = [stamp],
+        inputs = depset(srcs + data_py + [manifest, ctx.file._index], transitive = [depset(d.names) for d in direct]),
+        outputs = [stamp, names],
         mnemonic = "ImportCheck",
         progress_message = "Checking the imports of %s" % (display or label),
     )
-    return stamp
+    return stamp, names
 
 _CHECK_ATTRS = {
     "_checker": attr.label(default = "//tools/importcheck:check_imports", executable = True, cfg = "exec"),
     "_index": attr.label(default = "//modules:index", allow_single_file = True),
 }
 
+_PY_KINDS = ["py_library", "py_test", "py_binary"]
+
+def _checked_by(data, srcs, kind):
+    """For a py_test/py_binary: does one of its data targets (a check rule of this file) check srcs?"""
+    wanted = sorted([f.path for f in srcs])
+    for d in data:
+        if _CheckedInfo in d:
+            checked = [f.path for f in d[_CheckedInfo].srcs]
+            if not [p for p in wanted if p not in checked]:
+                return True
+    return False
+
 def _import_aspect_impl(target, ctx):
     rule = ctx.rule
-    srcs = [f for f in getattr(rule.files, "srcs", []) if f.extension == "py"]
+    first_party = target.label.workspace_name == ""
+    python = PyInfo in target or rule.kind in _PY_KINDS
+    srcs = [f for f in getattr(rule.files, "srcs", []) if f.extension == "py"] if python else []
     deps = getattr(rule.attr, "deps", [])
-    entry = provided_entry(target.label, srcs, getattr(rule.attr, "imports", []), rule.attr.tags)
+    data = getattr(rule.attr, "data", [])
+    imports = getattr(rule.attr, "imports", [])
+    entry = provided_entry(target.label, srcs, imports, rule.attr.tags, python = python, kind = rule.kind)
+    dep_infos = [d[ImportsInfo] for d in deps if ImportsInfo in d]
+    data_infos = [d[ImportsInfo] for d in data if ImportsInfo in d]
     checks = []
-    if srcs and target.label.workspace_name == "":
-        checks.append(_run_check(ctx, target.label, srcs, deps, "library", target.label.name + ".imports.ok", getattr(rule.attr, "imports", [])))
-    return [ImportsInfo(
-        entry = entry,
-        transitive = depset([entry], transitive = [d[ImportsInfo].transitive for d in deps if ImportsInfo in d]),
-        checks = depset(checks, transitive = [d[ImportsInfo].checks for d in deps if ImportsInfo in d]),
-    )]
+    names = []
+    if first_party and python and rule.kind not in ("py_test", "py_binary"):
+        stamp, names_file = _run_check(ctx, target.label, srcs, deps, "library", target.label.name + ".imports.ok", imports, data = data)
+        checks.append(stamp)
+        names.append(names_file)
+    elif first_party and rule.kind in ("py_test", "py_binary"):
+        # A test or binary not made by tinytorch_test / tinytorch_library: check it here (top level).
+        runner = [f for f in srcs if str(f.owner) == str(Label(RUNNER))]
+        own = [f for f in srcs if f not in runner]
+        for d in data:
+            if d.label.name == target.label.name + ".import_check" and _CheckedInfo not in d:
+                fail("%s: %s is not an import check made by tinytorch_test (//tools/build_defs:defs.bzl); " % (target.label, d.label) +
+                     "a hand-written target of that name would let the test skip the strict-deps check. " +
+                     "Fix: use tinytorch_test.")
+        if not _checked_by(data, own, rule.kind):
+            kind = "test" if rule.kind == "py_test" else "binary"
+            stamp, _ = _run_check(
+                ctx,
+                target.label,
+                own,
+                deps,
+                kind,
+                target.label.name + ".toplevel.imports.ok",
+                [],
+                needed_without_import = RUNNER_DEPS if runner else [],
+                data = data,
+            )
+            checks.append(stamp)
+    node = json.encode(struct(
+        label = _short(target.label),
+        files = [_runfiles_path(ctx, f) for f in srcs],
+        deps = [json.decode(d.entry)["label"] for d in dep_infos],
+    ))
+    all_checks = depset(checks, transitive = [i.checks for i in dep_infos + data_infos])
+    return [
+        ImportsInfo(
+            entry = entry,
+            transitive = depset([entry], transitive = [i.transitive for i in dep_infos]),
+            reached = depset([entry], transitive = [i.reached for i in dep_infos + data_infos]),
+            checks = all_checks,
+            names = names,
+            nodes = depset([node], transitive = [i.nodes for i in dep_infos]),
+        ),
+        OutputGroupInfo(import_checks = all_checks),
+    ]
 
 import_aspect = aspect(
     implementation = _import_aspect_impl,
-    attr_aspects = ["deps"],
+    attr_aspects = ["deps", "data"],
     attrs = _CHECK_ATTRS,
-    doc = "Checks the imports of every Python library it reaches and says what each provides.",
+    doc = "Checks the imports of every Python target it reaches and says what each provides.",
 )
 
 def _library_import_check_impl(ctx):
     info = ctx.attr.library[ImportsInfo]
-    return [DefaultInfo(files = info.checks, runfiles = ctx.runfiles(transitive_files = info.checks))]
+    srcs = [f for f in ctx.attr.library[DefaultInfo].files.to_list() if f.extension == "py"]
+    return [
+        DefaultInfo(files = info.checks, runfiles = ctx.runfiles(transitive_files = info.checks)),
+        _CheckedInfo(srcs = srcs),
+    ]
 
-_library_import_check = rule(
+library_import_check = rule(
     implementation = _library_import_check_impl,
     attrs = {"library": attr.label(aspects = [import_aspect], mandatory = True)},
-    doc = "Builds the import check of a library (and of its deps): `bazel build //pkg/...` runs it.",
+    doc = "Builds the import check of a library (and of its deps); a binary puts it in `data` to be gated by it.",
 )
 
 def _test_import_check_impl(ctx):
     test = "//%s:%s" % (ctx.label.package, ctx.label.name[:-len(".import_check")])
-    stamp = _run_check(ctx, ctx.label, ctx.files.srcs, ctx.attr.deps, "test", ctx.label.name + ".ok", [], test, RUNNER_DEPS)
-    checks = depset([stamp], transitive = [d[ImportsInfo].checks for d in ctx.attr.deps])
-    return [DefaultInfo(files = depset([stamp]), runfiles = ctx.runfiles(transitive_files = checks))]
+    data_py = [f for f in ctx.files.data if f.extension == "py"]
+    stamp, _ = _run_check(
+        ctx,
+        ctx.label,
+        ctx.files.srcs,
+        ctx.attr.deps,
+        "test",
+        ctx.label.name + ".ok",
+        [],
+        test,
+        RUNNER_DEPS,
+        data = ctx.attr.data,
+        written = ctx.attr.written_deps,
+        data_py = data_py,
+    )
+    infos = [d[ImportsInfo] for d in ctx.attr.deps if ImportsInfo in d]
+    data_infos = [d[ImportsInfo] for d in ctx.attr.data if ImportsInfo in d]
+    checks = depset([stamp], transitive = [i.checks for i in infos + data_infos])
+
+    # What the run-time guard of this test allows (tools/testing/guard.py): the files and modules
+    # of the test and of everything below it, and who may import whom.
+    guard = ctx.actions.declare_file(ctx.label.name + ".guard.json")
+    ctx.actions.write(guard, json.encode(struct(
+        label = test,
+        workspace = ctx.workspace_name,
+        srcs = [_runfiles_path(ctx, f) for f in ctx.files.srcs],
+        runner = _runfiles_path(ctx, ctx.file._runner),
+        deps = [json.decode(i.entry)["label"] for i in infos],
+        nodes = [json.decode(n) for n in depset(transitive = [i.nodes for i in infos]).to_list()],
+        entries = [json.decode(e) for e in depset(transitive = [i.transitive for i in infos]).to_list()],
+        index = _runfiles_path(ctx, ctx.file._index),
+    )))
+    return [
+        DefaultInfo(files = depset([stamp]), runfiles = ctx.runfiles(files = [guard, ctx.file._index], transitive_files = checks)),
+        _CheckedInfo(srcs = ctx.files.srcs),
+    ]
 
 _test_import_check = rule(
     implementation = _test_import_check_impl,
     attrs = dict(_CHECK_ATTRS, **{
         "srcs": attr.label_list(allow_files = [".py"]),
         "deps": attr.label_list(aspects = [import_aspect]),
+        "data": attr.label_list(aspects = [import_aspect], allow_files = True),
+        "written_deps": attr.string_list(doc = "deps as written in BUILD, to name an alias as the user wrote it"),
+        "_runner": attr.label(default = RUNNER, allow_single_file = True),
     }),
-    doc = "Checks a test's own sources; its runfiles carry every check of its deps, gating the test.",
+    doc = "Checks a test's own sources; its runfiles carry every check of its deps and the run-time guard's manifest.",
 )
 
 def _module_index_impl(ctx):
@@ -158,8 +309,9 @@ def _provides_aspect_impl(target, ctx):
         [f for f in getattr(ctx.rule.files, "srcs", []) if f.extension == "py"],
         getattr(ctx.rule.attr, "imports", []),
         ctx.rule.attr.tags,
+        kind = ctx.rule.kind,
     )
-    return [ImportsInfo(entry = entry, transitive = depset([entry]), checks = depset())]
+    return [ImportsInfo(entry = entry, transitive = depset([entry]), reached = depset([entry]), checks = depset(), names = [], nodes = depset())]
 
 _provides_aspect = aspect(implementation = _provides_aspect_impl)
 
@@ -169,46 +321,74 @@ module_index = rule(
     doc = "JSON list of {label, modules, prefixes} for every registered library.",
 )
 
+def _normalize(dep):
+    """'@pypi//pytest:pytest' and '@pypi//pytest' are the same target: compare them as one."""
+    if ":" in dep:
+        package, name = dep.rsplit(":", 1)
+        if package.split("/")[-1] == name:
+            return package
+    return dep
+
 def tinytorch_library(name, srcs, deps = [], visibility = None, **kwargs):
     """A py_library rooted at its package folder, with a build-time import check.
 
-    In modules/NN_name, visibility is the module's layer (higher-numbered modules only); elsewhere
-    it defaults to private.
+    In modules/NN_name, visibility is the module's layer (higher-numbered modules only) and cannot
+    be set; elsewhere it defaults to private.
     """
-    if visibility == None and module_number(native.package_name()) != None:
+    in_module = module_number(native.package_name()) != None
+    if in_module and visibility != None:
+        fail(("tinytorch_library(name = \"%s\") in %s: do not set `visibility` on a module library. " +
+              "Layering decides who may use it: only higher-numbered modules (and //examples, //benchmarks, " +
+              "//tests) may depend on module %02d, and a target that reaches a later module fails the build " +
+              "whatever visibility says. If a lower module needs this code, the code belongs in that lower " +
+              "module; if a test of a lower module needs it, move the test up to this module.") %
+             (name, native.package_name(), module_number(native.package_name())))
+    if in_module and "imports" in kwargs:
+        fail(("tinytorch_library(name = \"%s\") in %s: do not set `imports`. Every module folder is an import " +
+              "root of the `tinytorch` namespace package already (imports = [\".\"] is set for you): put the " +
+              "file under %s/tinytorch/<core|text|...>/ instead.") % (name, native.package_name(), native.package_name()))
+    if in_module:
         visibility = module_visibility(native.package_name())
     native.py_library(
         name = name,
         srcs = srcs,
         deps = deps,
-        imports = ["."] if module_number(native.package_name()) != None else kwargs.pop("imports", []),
+        imports = ["."] if in_module else kwargs.pop("imports", []),
         visibility = visibility,
         srcs_version = "PY3",
         **kwargs
     )
-    _library_import_check(
+    library_import_check(
         name = name + ".import_check",
         library = ":" + name,
         testonly = kwargs.get("testonly", False),
+        tags = kwargs.get("tags", []),
     )
 
 def tinytorch_test(name, srcs, deps = [], data = [], size = "small", args = [], **kwargs):
     """A py_test that runs pytest over `srcs` and writes JUnit XML for Bazel's test.xml.
 
     `deps` must list exactly what `srcs` import (RUNNER_DEPS, i.e. pytest, are added); the import
-    check, and the checks of every library below, must pass before the test can run.
+    check, and the checks of every library below, must pass before the test can run. At run time
+    the interpreter's guard (tools/testing/guard.py) refuses what the build could not see.
     """
-    all_deps = deps + [d for d in RUNNER_DEPS if d not in deps]
+    if "main" in kwargs:
+        fail("tinytorch_test(name = \"%s\"): `main` is the pytest runner (%s); list test files in srcs." % (name, RUNNER))
+    normalized = [_normalize(d) for d in deps]
+    all_deps = deps + [d for d in RUNNER_DEPS if d not in normalized]
     _test_import_check(
         name = name + ".import_check",
         srcs = srcs,
         deps = all_deps,
+        data = data,
+        written_deps = [_normalize(d) for d in all_deps],
         testonly = True,
+        tags = kwargs.get("tags", []),
     )
     native.py_test(
         name = name,
-        srcs = srcs + ["//tools/testing:pytest_runner.py"],
-        main = "//tools/testing:pytest_runner.py",
+        srcs = srcs + [RUNNER],
+        main = RUNNER,
         deps = all_deps,
         data = data + [":" + name + ".import_check"],
         args = args + ["$(rootpath %s)" % s for s in srcs],

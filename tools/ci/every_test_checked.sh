@@ -31,7 +31,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 RUNNER = "//tools/testing:pytest_runner.py"
-CHECKS = {"_test_import_check", "_library_import_check", "_imports_checked"}
+CHECKS = {"_test_import_check", "library_import_check"}
 FIX = 'use tinytorch_test from //tools/build_defs:defs.bzl (load("//tools/build_defs:defs.bzl", "tinytorch_test"))'
 
 rules = {}

@@ -195,5 +195,311 @@ cat "$scratch/g1.log" >>"$scratch/g2.log"
 expect "(g) every_test_checked.sh passes on the tree and names a plain py_test" $? "$scratch/g2.log"
 rm "$pkg/tests/test_e2e_plain.py"; cp "$scratch/BUILD.orig" "$pkg/BUILD.bazel"
 
+# --- Hardening (issue 12): each class of hole, in scratch packages built with --keep_going ---------
+# One package per class whose BUILD must fail to load; the rest share //tests/e2e_bad, one target per
+# case, so a single build reports every verdict.
+bad="$ws/tests/e2e_bad"
+mkdir -p "$bad"
+py() { cat > "$bad/$1"; }
+py test_reach.py <<'PY'
+from tinytorch.text.embedding_core import Embedding
+
+
+def test_reach():
+    assert Embedding
+PY
+py reexport.py <<'PY'
+from tinytorch.core.attention import MultiHeadAttention  # noqa: F401
+PY
+py test_poison.py <<'PY'
+from tinytorch.core.attention import MultiHeadAttention
+
+
+def test_poison():
+    assert MultiHeadAttention
+PY
+py test_mock.py <<'PY'
+from unittest import mock
+
+from tinytorch.text.embedding_core import Embedding
+
+
+@mock.patch("tinytorch.core.attention.MultiHeadAttention")
+def test_mock(attention):
+    assert Embedding and attention
+PY
+py test_not_owned.py <<'PY'
+from tinytorch.text.embedding_core import Module
+
+
+def test_not_owned():
+    assert Module
+PY
+printf '# -*- coding: utf-7 -*-\n+AGYAcgBvAG0- tinytorch.core.attention +AGkAbQBwAG8AcgB0- MultiHeadAttention\n\n\ndef test_smuggled():\n    assert MultiHeadAttention\n' > "$bad/test_utf7.py"
+py test_relative.py <<'PY'
+from . import sibling
+
+
+def test_relative():
+    assert sibling
+PY
+py test_plain_bad.py <<'PY'
+from tinytorch.core.attention import MultiHeadAttention
+
+
+def test_plain():
+    assert MultiHeadAttention
+PY
+py conftest.py <<'PY'
+import tinytorch.core.attention  # noqa: F401
+PY
+py test_with_conftest.py <<'PY'
+def test_nothing():
+    assert True
+PY
+cat > "$bad/BUILD.bazel" <<'BZL'
+load("//tools/build_defs:defs.bzl", "tinytorch_library", "tinytorch_test")
+
+# class 1: a re-exporting library outside modules/ (public), and an alias, both pointing at 12
+tinytorch_library(
+    name = "reexport",
+    srcs = ["reexport.py"],
+    visibility = ["//visibility:public"],
+    deps = ["//modules/12_attention:attention"],
+)
+
+alias(
+    name = "attention_alias",
+    actual = "//modules/12_attention:attention",
+    visibility = ["//visibility:public"],
+)
+
+# class 2: a first-party provides: tag
+py_library(
+    name = "poison",
+    tags = ["provides:tinytorch"],
+    visibility = ["//visibility:public"],
+)
+
+tinytorch_test(
+    name = "poison_test",
+    srcs = ["test_poison.py"],
+    deps = [":poison"],
+)
+
+# class 3: a mock.patch string target; a name the dep only imports
+tinytorch_test(
+    name = "mock_test",
+    srcs = ["test_mock.py"],
+    deps = ["//modules/11_embeddings:embedding_core"],
+)
+
+tinytorch_test(
+    name = "not_owned_test",
+    srcs = ["test_not_owned.py"],
+    deps = ["//modules/11_embeddings:embedding_core"],
+)
+
+# class 4: a conftest.py in data; a plain py_test (manual, so only an explicit build reaches it)
+tinytorch_test(
+    name = "with_conftest_test",
+    srcs = ["test_with_conftest.py"],
+    data = ["conftest.py"],
+)
+
+py_test(
+    name = "plain_bad_test",
+    srcs = ["test_plain_bad.py"],
+    main = "test_plain_bad.py",
+    tags = ["manual"],
+)
+
+# class 5: an import smuggled in with a utf-7 coding cookie
+tinytorch_test(
+    name = "utf7_test",
+    srcs = ["test_utf7.py"],
+)
+
+# class 8: a relative import above the top-level package; a filegroup in deps; an unused alias
+tinytorch_test(
+    name = "relative_test",
+    srcs = ["test_relative.py"],
+)
+
+filegroup(
+    name = "files",
+    srcs = ["reexport.py"],
+)
+
+tinytorch_test(
+    name = "filegroup_test",
+    srcs = ["test_with_conftest.py"],
+    deps = [":files"],
+)
+
+alias(
+    name = "tensor_alias",
+    actual = "//modules/01_tensor:tensor",
+)
+
+tinytorch_test(
+    name = "unused_alias_test",
+    srcs = ["test_with_conftest.py"],
+    deps = [":tensor_alias"],
+)
+BZL
+cat >> "$pkg/BUILD.bazel" <<'BZL'
+
+tinytorch_test(
+    name = "e2e_reach_test",
+    srcs = ["tests/test_e2e_reach.py"],
+    deps = [
+        ":embedding_core",
+        "//tests/e2e_bad:reexport",
+    ],
+)
+
+tinytorch_test(
+    name = "e2e_alias_test",
+    srcs = ["tests/test_e2e_reach.py"],
+    deps = [
+        ":embedding_core",
+        "//tests/e2e_bad:attention_alias",
+    ],
+)
+BZL
+cp "$bad/test_reach.py" "$pkg/tests/test_e2e_reach.py"
+bazel_build "$scratch/h.log" --keep_going //tests/e2e_bad:all //tests/e2e_bad:plain_bad_test \
+  //modules/11_embeddings:e2e_reach_test //modules/11_embeddings:e2e_alias_test; h=$?
+log="$scratch/h.log"
+case_of() {  # case_of NAME FACT...: every FACT is in the log of the --keep_going build
+  local name=$1; shift
+  local ok=0
+  for fact in "$@"; do has "$log" "$fact" || { echo "    missing: $fact"; ok=1; }; done
+  [ "$h" -ne 0 ]; expect "$name" $((ok || $?)) "$log"
+}
+case_of "(h) an 11 test reaching 12 through a re-exporting library elsewhere fails on layering" \
+  "//modules/11_embeddings:e2e_reach_test reaches //modules/12_attention:attention" \
+  "module 11 may not depend on module 12: move this test to modules/12_attention"
+case_of "(h) ... and through an alias" \
+  "//modules/11_embeddings:e2e_alias_test reaches //modules/12_attention:attention"
+case_of "(i) a provides: tag on a first-party target makes nothing pass" \
+  'tests/e2e_bad/test_poison.py:1: import of "tinytorch.core.attention (MultiHeadAttention)"'
+case_of "(j) a mock.patch string target is an import" \
+  'tests/e2e_bad/test_mock.py:6: import of "tinytorch.core.attention' "provided by: //modules/12_attention:attention"
+case_of "(j) a from-import of a name the dep only re-imports is refused" \
+  'tests/e2e_bad/test_not_owned.py:1: import of "tinytorch.text.embedding_core (Module)"' \
+  "//modules/03_layers:layers"
+case_of "(k) a conftest.py in data fails the build" "tests/e2e_bad/conftest.py" "never import-checked"
+case_of "(k) a plain py_test is import-checked all the same" \
+  "[strict deps] //tests/e2e_bad:plain_bad_test imports 1 module it does not declare:"
+case_of "(l) a utf-7 coding cookie does not hide an import" \
+  'tests/e2e_bad/test_utf7.py:2: import of "tinytorch.core.attention (MultiHeadAttention)"'
+case_of "(m) a relative import above the top-level package is an error" \
+  "tests/e2e_bad/test_relative.py:1:" "use an absolute import"
+case_of "(m) a filegroup in deps gets one clear error" "//tests/e2e_bad:files is a filegroup"
+case_of "(m) an unused alias is named as written, so buildozer matches BUILD" \
+  "buildozer 'remove deps //tests/e2e_bad:tensor_alias' //tests/e2e_bad:unused_alias_test"
+rm -rf "$bad" "$pkg/tests/test_e2e_reach.py"; cp "$scratch/BUILD.orig" "$pkg/BUILD.bazel"
+
+# (n) the naive fix for (b): visibility on a module library is refused by the macro itself.
+att="$ws/modules/12_attention/BUILD.bazel"
+cp "$att" "$scratch/att.BUILD.orig"
+sed -i '0,/name = "attention",/s//name = "attention",\n    visibility = ["\/\/visibility:public"],/' "$att"
+bazel_build "$scratch/n.log" //modules/12_attention:attention; n=$?
+[ "$n" -ne 0 ] && has "$scratch/n.log" "do not set \`visibility\` on a module library" \
+  && has "$scratch/n.log" "move the test up to this module"
+expect "(n) visibility on a module library is refused with the layering explanation" $? "$scratch/n.log"
+cp "$scratch/att.BUILD.orig" "$att"
+
+# (o) run time: what no static check can see fails the test, with the guard's message.
+mkdir -p "$ws/tests/e2e_run"
+cat > "$ws/tests/e2e_run/test_tricks.py" <<'PY'
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from tinytorch.text.embeddings import EmbeddingLayer
+
+
+def test_path_trick():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "modules" / "12_attention"))
+    name = "tinytorch.core." + "attention"
+    assert importlib.import_module(name).MultiHeadAttention
+
+
+def test_computed_import_of_a_transitive_module():
+    assert importlib.import_module("tinytorch.core." + "tensor").Tensor and EmbeddingLayer
+
+
+def test_spec_from_file_location():
+    path = Path(__file__).resolve().parents[2] / "modules/12_attention/tinytorch/core/attention.py"
+    spec = importlib.util.spec_from_file_location("attention12", path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+PY
+cat > "$ws/tests/e2e_run/test_ok.py" <<'PY'
+import sys
+
+try:
+    import tomllib
+except ImportError:
+    import tomli as tomllib
+
+if sys.version_info >= (3, 99):
+    import distutils  # noqa: F401
+
+import __main__  # noqa: F401
+
+
+def test_fallbacks():
+    assert tomllib.loads("a = 1") == {"a": 1}
+PY
+printf '\xef\xbb\xbfimport json\n\n\ndef test_bom():\n    assert json.loads("1") == 1\n' > "$ws/tests/e2e_run/test_bom.py"
+printf '# -*- coding: latin-1 -*-\nimport json\n\n\ndef test_latin1():\n    assert json.loads("1") == 1 and "\xe9"\n' > "$ws/tests/e2e_run/test_latin1.py"
+cat > "$ws/tests/e2e_run/test_plain.py" <<'PY'
+def test_nothing():
+    assert True
+PY
+cat > "$ws/tests/e2e_run/BUILD.bazel" <<'BZL'
+load("//tools/build_defs:defs.bzl", "tinytorch_test")
+
+tinytorch_test(
+    name = "tricks_test",
+    srcs = ["test_tricks.py"],
+    deps = ["//modules/11_embeddings:embeddings"],
+)
+
+tinytorch_test(
+    name = "ok_test",
+    srcs = [
+        "test_bom.py",
+        "test_latin1.py",
+        "test_ok.py",
+    ],
+)
+
+py_test(
+    name = "plain_test",
+    srcs = ["test_plain.py"],
+    main = "test_plain.py",
+)
+BZL
+(cd "$ws" && bazel --output_base="$scratch/ob" test --config=ci --curses=no --keep_going //tests/e2e_run:all) >"$scratch/o.log" 2>&1
+tricks="$ws/bazel-testlogs/tests/e2e_run/tricks_test/test.log"
+plain="$ws/bazel-testlogs/tests/e2e_run/plain_test/test.log"
+cat "$tricks" "$plain" >>"$scratch/o.log" 2>/dev/null
+has "$scratch/o.log" "//tests/e2e_run:tricks_test" && grep -q "FAILED" "$scratch/o.log" \
+  && has "$tricks" "3 refusal(s)" \
+  && has "$tricks" 'load of "modules/12_attention/tinytorch/core/attention.py"' \
+  && has "$tricks" 'import of "tinytorch.core.tensor"' \
+  && has "$tricks" 'add "//modules/01_tensor:tensor" to deps of //tests/e2e_run:tricks_test'
+expect "(o) path tricks, spec_from_file_location and computed imports fail the test at run time" $? "$scratch/o.log"
+has "$plain" "//tests/e2e_run:plain_test has no import manifest" && has "$plain" "use tinytorch_test"
+expect "(o) a plain py_test is refused at run time" $? "$scratch/o.log"
+grep -q "//tests/e2e_run:ok_test .*PASSED" "$scratch/o.log"
+expect "(p) fallback and version-guarded imports, __main__, a BOM and a latin-1 cookie build and pass" $? "$scratch/o.log"
+rm -rf "$ws/tests/e2e_run"
+
 echo "strict-deps e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,7 +9,7 @@ _SUPPORTED = ((3, 11), (3, 12))
 _TOOLCHAIN_BUILD = """\
 load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
 
-exports_files(["python3", "python3.real", "interpreter_path.txt"])
+exports_files(["python3", "python3.real", "guard.py", "interpreter_path.txt"])
 
 # Tests see only their runfiles: -S (no site-packages), -s (no user site), -P (no script folder
 # on sys.path). -I would also drop PYTHONPATH, which Bazel's stub uses for the runfiles.
@@ -19,7 +19,11 @@ exports_files(["python3", "python3.real", "interpreter_path.txt"])
 py_runtime(
     name = "runtime",
     interpreter = ":python3",
-    files = [":python3.real"],
+    # guard.py is tools/testing/guard.py: in a test, the wrapper runs every program under it.
+    files = [
+        ":guard.py",
+        ":python3.real",
+    ],
     python_version = "PY3",
     stub_shebang = "#!/usr/bin/env python3",
 )
@@ -34,6 +38,16 @@ toolchain(
     toolchain = ":runtime_pair",
     toolchain_type = "@bazel_tools//tools/python:toolchain_type",
 )
+"""
+
+# In a Bazel test (TEST_TARGET is set by the test runner) every Python program, a plain py_test
+# included, runs under tools/testing/guard.py, which enforces the test's declared dependencies.
+_WRAPPER = """#!/bin/sh
+here=$(dirname "$0")
+if [ -n "${TEST_TARGET:-}" ]; then
+  exec "$here/python3.real" -S -s -P "$here/guard.py" "$@"
+fi
+exec "$here/python3.real" -S -s -P "$@"
 """
 
 def _find_python(rctx):
@@ -56,7 +70,8 @@ def _find_python(rctx):
 def _python_interpreter_impl(rctx):
     executable, version = _find_python(rctx)
     rctx.symlink(executable, "python3.real")
-    rctx.file("python3", "#!/bin/sh\nexec \"$(dirname \"$0\")/python3.real\" -S -s -P \"$@\"\n", executable = True)
+    rctx.file("python3", _WRAPPER, executable = True)
+    rctx.template("guard.py", rctx.attr._guard)
     rctx.file("interpreter_path.txt", executable + "\n")
     rctx.file("version.txt", version + "\n")
     rctx.file("BUILD.bazel", _TOOLCHAIN_BUILD)
@@ -64,6 +79,7 @@ def _python_interpreter_impl(rctx):
 
 python_interpreter = repository_rule(
     implementation = _python_interpreter_impl,
+    attrs = {"_guard": attr.label(default = "//tools/testing:guard.py", allow_single_file = True)},
     environ = ["TINYTORCH_PYTHON", "PATH"],
     local = True,
     doc = "Registers the host CPython 3.11/3.12, wrapped as `python -S -s -P`, as the Python toolchain.",
