@@ -15,9 +15,11 @@ MODULES = {
     "04_losses": ["losses"],
     "05_autograd": ["autograd"],
     "06_optimizers": ["optimizers"],
+    "08_dataloader": ["dataloader"],
     "10_tokenization": ["tokenization"],
     "11_embeddings": ["embedding_core", "embeddings"],
     "12_attention": ["attention"],
+    "13_transformers": ["transformer", "nn"],
 }
 
 # Packages outside modules/ that may use every module (they sit above the whole stack).

@@ -1089,6 +1089,9 @@ class _Collector:
         if not attrs:
             return []
         store = isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del))
+        # Only a name bound by an import statement alone is surely a module: through a container,
+        # a call or an assignment, `x.items` may be a dict's method, so no name of it is judged.
+        direct = isinstance(root, ast.Name) and root.id in self._import_only_names()
         out = []
         for r in self.resolve(root):
             if not _is_dotted(r.qual):
@@ -1105,13 +1108,31 @@ class _Collector:
             if full in imported or any(m.startswith(full + ".") for m in imported):
                 continue
             if module in imported:
-                if store or module not in self.named:
+                if store or not direct or module not in self.named:
                     continue  # nothing new but the name, and only repo modules have names
                 out.append(Import(node.lineno, module, (name,), ctx.optional, names_only=True, chain=True))
             elif module in self.known or not is_stdlib(module):
                 out.append(Import(node.lineno, module, (name,), ctx.optional,
-                                  names_check="none" if store else "defined", chain=True))
+                                  names_check="none" if store or not direct else "defined", chain=True))
         return out
+
+    def _import_only_names(self):
+        """Names bound by import statements and by nothing else in the file."""
+        if getattr(self, "_import_only", None) is None:
+            imported, other = set(), set()
+            for node in self.nodes:
+                if isinstance(node, ast.Import):
+                    imported.update(a.asname or a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom):
+                    imported.update(a.asname or a.name for a in node.names)
+                elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                    other.add(node.id)
+                elif isinstance(node, ast.arg):
+                    other.add(node.arg)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    other.add(node.name)
+            self._import_only = imported - other
+        return self._import_only
 
     # -- names a module defines -----------------------------------------------------------------
 

@@ -1226,3 +1226,19 @@ def test_a_star_import_of_a_dep_without_all_gives_its_imported_names_only_by_nam
     # With __all__, a star import gives only the listed names; a module-level Module is the file's own.
     assert run(src, direct=[EMBED_WITH_NAMES]) == []
     assert run({"t.py": src["t.py"] + "Module = object\n"}, direct=[dep]) == []
+
+
+def test_a_dict_of_modules_is_not_a_module_its_methods_are_no_imported_names():
+    src = {"t.py": (
+        "import tinytorch.core.tensor as tensor\n"
+        "sources = {'Tensor': tensor}\n"
+        "for name, module in sources.items():\n"
+        "    assert getattr(module, name)\n"
+        "alias = tensor\n"
+        "alias.keys\n"
+    )}
+    named = dict(TENSOR, names={"tinytorch.core.tensor": {"names": ["Tensor"], "open": False}})
+    assert run(src, direct=[named]) == []
+    # the same chain on the import's own name is still judged
+    refused = run({"t.py": "import tinytorch.core.tensor as tensor\ntensor.items\n"}, direct=[named])
+    assert [v.module for v in refused] == ["tinytorch.core.tensor (items)"]

@@ -188,7 +188,7 @@ class Policy:
             package = self._package_of(rel)
             return self._report(
                 "load of \"%s\"" % rel, where, package,
-                "%s is a source file of this repository that is neither a src of %s nor of a library it "
+                "%s is in the source tree of this repository but is neither a src of %s nor of a library it "
                 "depends on (reached by a path: Path(__file__).resolve(), sys.path, spec_from_file_location, "
                 "or a conftest.py / .py file in data), so no import check ever read it" % (rel, self.label),
                 "import it by module name from a declared dep%s; a conftest.py belongs in srcs" % (

@@ -191,9 +191,28 @@ def test_none_and_complex_rejected():
         Tensor([1 + 2j])
 
 
-def test_requires_grad_on_int_rejected():
-    with pytest.raises(TypeError, match=r"only floating-point tensors can require gradients, got dtype int64"):
-        Tensor([1, 2], requires_grad=True)
+def test_integer_data_that_requires_grad_becomes_float32():
+    """Upstream's Tensor([1, 2, 3], requires_grad=True) is a float parameter; ids without
+    requires_grad stay int64 (exact)."""
+    for data in ([1, 2, 3], np.array([1, 2, 3], dtype=np.int32), np.array([1, 2, 3], dtype=np.uint8), Tensor([1, 2, 3])):
+        t = Tensor(data, requires_grad=True)
+        assert t.dtype == np.float32 and t.requires_grad is True
+        np.testing.assert_array_equal(t.data, [1.0, 2.0, 3.0])
+    assert Tensor(7, requires_grad=True).dtype == np.float32
+    assert Tensor([1, 2, 3]).dtype == np.int64 and Tensor([1, 2, 3], requires_grad=False).dtype == np.int64
+    assert Tensor([1.5], dtype=np.float64, requires_grad=True).dtype == np.float64
+
+
+def test_requires_grad_on_explicit_int_or_bool_rejected():
+    with pytest.raises(TypeError, match=r"only floating-point tensors can require gradients, got dtype int64\. "
+                       r"Allowed: float32 or float64\. Hint: .*without a dtype"):
+        Tensor([1, 2], dtype=np.int64, requires_grad=True)
+    with pytest.raises(TypeError, match=r"got dtype bool"):
+        Tensor([True, False], requires_grad=True)
+    ids = Tensor([1, 2])
+    with pytest.raises(TypeError, match=r"got dtype int64.*Tensor\(t\.data, dtype=np\.float32, requires_grad=True\)"):
+        ids.requires_grad = True  # an existing tensor is never converted in place
+    assert ids.dtype == np.int64 and ids.requires_grad is False
 
 
 @pytest.mark.parametrize("flag", ["no", 1, None, np.float32(1.0)])
@@ -270,14 +289,32 @@ def test_broadcast_mismatch_message():
         Tensor(np.ones((2, 3))) + Tensor(np.ones(4))
 
 
-def test_pow_rejects_tensor_exponent():
-    with pytest.raises(TypeError, match=r"scalar \(int or float\) exponent, got Tensor.*Hint"):
-        Tensor([1.0, 2.0]) ** Tensor([1.0, 2.0])
+def test_pow_with_tensor_and_array_exponents():
+    base = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose((base ** Tensor([2.0, 0.5])).data, [[1, np.sqrt(2)], [9, 2]], rtol=1e-6)
+    np.testing.assert_allclose((base ** np.array([3.0, 1.0])).data, [[1, 2], [27, 4]])
+    np.testing.assert_allclose((base ** Tensor(2.0)).data, [[1, 4], [9, 16]])  # 0-d exponent broadcasts
+    assert (base ** Tensor([2.0, 0.5])).dtype == np.float32
+    assert (Tensor([2, 3]) ** Tensor([2, 3])).data.tolist() == [4, 27]  # ints stay ints
+    np.testing.assert_allclose((Tensor([2, 4]) ** Tensor([-1, 2])).data, [0.5, 16])  # int ** negative int -> float
+    with pytest.raises(ValueError, match=r"shapes \(2, 2\) and \(3,\) cannot be broadcast for '\*\*'.*Hint"):
+        base ** Tensor([1.0, 2.0, 3.0])
+    for bad in (True, "2", None):
+        with pytest.raises(TypeError, match=rf"needs a number or a Tensor/array of numbers, got {type(bad).__name__}.*Hint"):
+            base ** bad
 
 
-def test_rpow_rejects_non_positive_base():
-    with pytest.raises(ValueError, match=r"positive real base, got -2"):
-        (-2) ** Tensor([1.0])
+def test_scalar_base_power_is_numpy_power_exactly():
+    assert (10 ** Tensor([3.0])).data[0] == np.float32(1000.0)  # exact, not exp(3 ln 10)
+    assert (10 ** Tensor([3.0])).dtype == np.float32
+    exponents = np.array([-2.0, 0.0, 0.5, 3.0, 7.0], dtype=np.float32)
+    np.testing.assert_array_equal((2.5 ** Tensor(exponents)).data, np.power(np.float32(2.5), exponents))
+    np.testing.assert_array_equal((10 ** Tensor([2, 3])).data, [100, 1000])  # int ** int stays int64
+    with np.errstate(invalid="ignore"):  # like numpy (and PyTorch): a negative base gives nan for fractions
+        out = (-8.0) ** Tensor([2.0, 1.0 / 3.0])
+    assert out.data[0] == 64.0 and np.isnan(out.data[1])
+    with pytest.raises(TypeError, match=r"must be numeric, got str 'a'"):
+        "a" ** Tensor([1.0])
 
 
 # --- matmul -----------------------------------------------------------------------------------
@@ -490,3 +527,59 @@ def test_zero_grad_and_detach():
     d = x.detach()
     assert d.requires_grad is False and d.data is x.data
 
+
+
+# --- numpy interop: .grad and other Tensors used like arrays ----------------------------------
+def test_copy_is_an_independent_tensor():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    snapshot = x.copy()
+    assert isinstance(snapshot, Tensor) and snapshot.requires_grad is False and snapshot.is_leaf
+    snapshot.data[0] = 9.0
+    assert x.data[0] == 1.0
+    np.testing.assert_array_equal((snapshot + 5.0).data, [14.0, 7.0])
+
+
+def test_non_op_ufuncs_return_numpy_arrays():
+    t = Tensor([[-1.5, 2.0], [0.0, -3.0]], requires_grad=True)
+    for ufunc, want in ((np.abs, [[1.5, 2.0], [0.0, 3.0]]), (np.sign, [[-1, 1], [0, -1]]), (np.square, [[2.25, 4], [0, 9]])):
+        out = ufunc(t)
+        assert type(out) is np.ndarray and out.dtype == np.float32
+        np.testing.assert_array_equal(out, want)
+    assert type(np.maximum(t, 0)) is np.ndarray and np.maximum(t, 0).tolist() == [[0, 2], [0, 0]]
+    assert np.isnan(Tensor([np.nan, 1.0])).tolist() == [True, False]
+    assert np.add.reduce(t, axis=0).tolist() == [-1.5, -1.0]  # ufunc methods compute on the data
+    np.testing.assert_array_equal(np.abs(t).max(), 3.0)
+
+
+def test_op_ufuncs_are_the_tensor_operations():
+    t = Tensor([1.0, 4.0])
+    for got, want in ((np.add(t, 1), t + 1), (np.subtract(10, t), 10 - t), (np.multiply(t, t), t * t),
+                      (np.divide(t, 2), t / 2), (np.power(t, 2), t**2), (np.negative(t), -t), (np.exp(t), t.exp()),
+                      (np.log(t), t.log()), (np.sqrt(t), t.sqrt()), (np.matmul(t, t), t @ t)):
+        assert isinstance(got, Tensor)
+        np.testing.assert_array_equal(got.data, want.data)
+    assert isinstance(np.greater(t, 2), Tensor) and np.greater(t, 2).data.tolist() == [False, True]
+    assert isinstance(np.float32(2.0) * t, Tensor)  # numpy scalars on the left too
+    out = np.array([1.0, 2.0], dtype=np.float32)
+    np.add(t, 1, out=out)  # with out= it is a plain numpy call
+    assert out.tolist() == [2.0, 5.0]
+
+
+def test_op_ufuncs_are_recorded_in_the_graph(fake_engine):
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    for build, name in ((lambda: np.exp(x), "exp"), (lambda: np.array([1.0, 1.0]) + x, "add"), (lambda: np.sqrt(x), "sqrt")):
+        out = build()
+        assert out.requires_grad and fake_engine.calls[-1][0] == name
+    n = len(fake_engine.calls)
+    assert type(np.abs(x)) is np.ndarray and len(fake_engine.calls) == n  # outside the graph
+
+
+def test_numpy_functions_see_the_data():
+    g = Tensor([[1.0, -2.0], [3.0, 4.0]])
+    assert np.sum(g) == 6.0 and np.mean(g) == 1.5 and np.max(g) == 4.0
+    assert type(np.sum(g, axis=0)) is np.ndarray and np.sum(g, axis=0).tolist() == [4.0, 2.0]
+    assert np.allclose(g, [[1, -2], [3, 4]]) and np.array_equal(g, g.data)
+    np.testing.assert_allclose(g, [[1, -2], [3, 4]])
+    np.testing.assert_array_equal(np.concatenate([g, g]), np.vstack([g.data, g.data]))
+    assert np.zeros_like(g).shape == (2, 2) and type(np.reshape(g, 4)) is np.ndarray
+    assert np.linalg.norm(Tensor([3.0, 4.0])) == 5.0

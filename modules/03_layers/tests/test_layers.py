@@ -4,10 +4,12 @@ Module 03 may not depend on module 05, so gradient checks of these layers live i
 modules/05_autograd/tests/test_layer_grads.py.
 """
 
+import re
+
 import numpy as np
 import pytest
 
-from tinytorch.core.layers import Dropout, Linear, Module, make_rng
+from tinytorch.core.layers import Dropout, Layer, Linear, Module, make_rng
 from tinytorch.core.tensor import Tensor
 
 
@@ -133,10 +135,53 @@ def test_dropout_eval_and_p_zero_are_identity():
     assert np.count_nonzero(drop(Tensor(np.ones(1000))).data) < 200
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, "0.5", None])
+@pytest.mark.parametrize("p", [-0.1, 1.0000001, 1.5, "0.5", None, True])
 def test_dropout_bad_p(p):
-    with pytest.raises(ValueError, match=r"Dropout probability p must be in \[0, 1\), got .*Hint"):
+    with pytest.raises(ValueError, match=rf"Dropout probability p must be in \[0, 1\], got {re.escape(repr(p))}\. Hint"):
         Dropout(p)
+
+
+def test_dropout_p_one_zeroes_everything():
+    x = Tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    out = Dropout(1.0, seed=0)(x)
+    np.testing.assert_array_equal(out.data, np.zeros((2, 3)))
+    assert out.dtype == np.float32 and out.shape == (2, 3)
+    assert Dropout(1.0).eval()(x) is x  # eval mode: identity, as for any p
+
+
+def test_dropout_training_argument_overrides_the_mode():
+    """Upstream's form: dropout.forward(x, training=False) / dropout(x, training=True)."""
+    x = Tensor(np.ones((50, 40)))
+    drop = Dropout(0.5, seed=1)
+    assert drop(x, training=False) is x and drop.forward(x, training=False) is x
+    dropped = drop.forward(x, training=True).data
+    assert 0 < np.count_nonzero(dropped) < dropped.size
+    drop.eval()
+    assert drop(x) is x  # training=None follows the mode
+    again = drop(x, training=True).data
+    assert 0 < np.count_nonzero(again) < again.size
+    drop.train()
+    assert drop(x, training=False) is x
+    for bad in ("yes", 1, 0.0):
+        with pytest.raises(TypeError, match=r"Dropout\.forward training must be True or False, got .*Hint: e\.g\. training=False"):
+            drop(x, training=bad)
+
+
+def test_layer_is_the_module_base_class():
+    """Upstream's layers subclass Layer and override forward (and often parameters)."""
+
+    class Scale(Layer):
+        def __init__(self):
+            self.w = Tensor([2.0], requires_grad=True)  # no super().__init__(): still a working Module
+
+        def forward(self, x, shift=0.0):
+            return x * self.w + shift
+
+    layer = Scale()
+    assert Layer is Module and isinstance(layer, Module) and layer.training is True
+    assert layer(Tensor([3.0])).item() == 6.0 and layer(Tensor([3.0]), shift=1.0).item() == 7.0
+    assert layer.parameters() == [layer.w]
+    assert isinstance(Linear(2, 2, seed=0), Layer) and isinstance(Dropout(0.1), Layer)
 
 
 # --- Module base class ------------------------------------------------------------------------

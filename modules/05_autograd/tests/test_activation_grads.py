@@ -1,5 +1,7 @@
 """Gradients of the activations of module 02 (their backward rules live in module 05)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,8 @@ X = np.array([[-2.0, -0.7, 0.3], [0.9, 1.7, 3.1]])
 
 @pytest.mark.parametrize(
     "act,name",
-    [(ReLU(), "ReluBackward"), (Sigmoid(), "SigmoidBackward"), (Tanh(), "TanhBackward"), (GELU(), "GeluBackward"),
+    [(ReLU(), "ReLUBackward"), (Sigmoid(), "SigmoidBackward"), (Tanh(), "TanhBackward"), (GELU(), "GELUBackward"),
+     (GELU(approximate="tanh"), "GELUBackward"),
      (Softmax(), "SoftmaxBackward"), (Softmax(dim=0), "SoftmaxBackward"), (LogSoftmax(), "LogSoftmaxBackward"),
      (LogSoftmax(dim=0), "LogSoftmaxBackward")],
 )
@@ -67,3 +70,26 @@ def test_sigmoid_grad_float32_closed_form():
     s = 1 / (1 + np.exp(-np.array([0.0, 2.0])))
     np.testing.assert_allclose(x.grad.data, s * (1 - s), rtol=1e-6)
     assert x.grad.dtype == np.float32
+
+
+def test_gelu_exact_grad_closed_form():
+    """d/dx x Phi(x) = Phi(x) + x phi(x), against math.erf directly (and finite differences above)."""
+    xs = np.linspace(-5.0, 5.0, 41)
+    x = Tensor(xs, dtype=np.float64, requires_grad=True)
+    GELU()(x).sum().backward()
+    want = [0.5 * (1 + math.erf(v / math.sqrt(2))) + v * math.exp(-v * v / 2) / math.sqrt(2 * math.pi) for v in xs]
+    np.testing.assert_allclose(x.grad.data, want, rtol=1e-12, atol=1e-15)
+    x32 = Tensor(xs, requires_grad=True)
+    GELU()(x32).sum().backward()
+    assert x32.grad.dtype == np.float32
+    np.testing.assert_allclose(x32.grad.data, want, rtol=1e-6, atol=1e-7)
+
+
+def test_gelu_tanh_grad_closed_form():
+    xs = np.linspace(-4.0, 4.0, 33)
+    x = Tensor(xs, dtype=np.float64, requires_grad=True)
+    GELU(approximate="tanh")(x).sum().backward()
+    c = math.sqrt(2 / math.pi)
+    t = np.tanh(c * (xs + 0.044715 * xs**3))
+    want = 0.5 * (1 + t) + 0.5 * xs * (1 - t**2) * c * (1 + 3 * 0.044715 * xs**2)
+    np.testing.assert_allclose(x.grad.data, want, rtol=1e-12)

@@ -1,6 +1,8 @@
 """Gradients of every Tensor op against central finite differences (float64), plus engine behaviour:
 broadcasting, accumulation, error messages and the backward registry."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,66 @@ def test_neg_grad():
 @pytest.mark.parametrize("p", [2, 3, 0.5, 0, -1, -1.5])
 def test_pow_grads(p):
     gradcheck(lambda t: t**p, rand(2, 3, low=0.5, high=2.0))
+
+
+@pytest.mark.parametrize("shape_x,shape_e", [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 3), ()), ((3,), (2, 3))])
+def test_pow_with_tensor_exponent_grads_for_both_inputs(shape_x, shape_e):
+    out = gradcheck(lambda x, e: x**e, rand(*shape_x, low=0.5, high=2.0), rand(*shape_e, low=-1.5, high=2.5))
+    assert type(out.grad_fn).__name__ == "TensorPowBackward"
+
+
+def test_pow_tensor_exponent_grad_closed_form():
+    """e.grad = sum over the broadcast of x**e * ln x (the bug: a 0-d exponent used to get none)."""
+    x0 = np.array([[0.5, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    x, e = Tensor(x0, dtype=np.float64, requires_grad=True), Tensor(1.5, dtype=np.float64, requires_grad=True)
+    (x**e).sum().backward()
+    np.testing.assert_allclose(e.grad.data, np.sum(x0**1.5 * np.log(x0)), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, 1.5 * x0**0.5, rtol=1e-12)
+    assert e.grad.shape == ()
+    # At x = 0: d/de 0**e = 0 for e >= 0 (PyTorch's convention), d/dx x**0 = 0; no nan or warning.
+    x, e = Tensor([0.0, 0.0, 2.0], dtype=np.float64, requires_grad=True), Tensor([2.0, 0.0, 0.0], dtype=np.float64, requires_grad=True)
+    with np.errstate(all="raise"):
+        (x**e).sum().backward()
+    np.testing.assert_array_equal(e.grad.data, [0.0, 0.0, np.log(2.0)])
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.0])
+
+
+def test_scalar_base_pow_grad_is_b_to_the_t_ln_b():
+    t0 = np.array([-1.0, 0.0, 0.5, 3.0])
+    t = Tensor(t0, dtype=np.float64, requires_grad=True)
+    out = 10**t
+    assert type(out.grad_fn).__name__ == "TensorPowBackward"
+    out.backward(np.ones(4))
+    np.testing.assert_allclose(t.grad.data, 10.0**t0 * np.log(10.0), rtol=1e-12)
+    gradcheck(lambda a: 2.5**a, rand(2, 2))
+    t32 = Tensor([3.0], requires_grad=True)
+    out32 = 10**t32
+    assert out32.data[0] == 1000.0 and out32.dtype == np.float32
+    out32.backward(np.ones(1))
+    assert t32.grad.dtype == np.float32
+    np.testing.assert_allclose(t32.grad.data, [1000.0 * np.log(10.0)], rtol=1e-6)
+
+
+def test_numpy_op_ufuncs_are_differentiable_and_other_ufuncs_are_not():
+    x0 = rand(2, 3, low=0.5, high=2.0)
+    gradcheck(lambda t: np.exp(t) * np.sqrt(t) + np.log(t), x0)
+    gradcheck(lambda t: np.array([[1.0], [2.0]]) * t - np.ones(3), x0)  # ndarray on the left
+    x = Tensor(x0, requires_grad=True)
+    assert type(np.abs(x)) is np.ndarray  # no op for abs: a numpy value, outside the graph
+    (x * np.abs(x)).sum().backward()  # np.abs(x) acts as a constant
+    np.testing.assert_allclose(x.grad.data, np.abs(x0), rtol=1e-6)
+
+
+def test_grad_behaves_like_an_array():
+    """Upstream's grads are numpy arrays: .copy(), np.abs(), np.allclose() and friends work."""
+    x = Tensor([2.0, -1.0], requires_grad=True)
+    (x * 3).sum().backward()
+    first = x.grad.copy()
+    (x * 5).sum().backward()
+    assert np.allclose(x.grad, first + 5.0)
+    np.testing.assert_array_equal(first.data, [3.0, 3.0])  # the snapshot did not accumulate
+    assert np.abs(x.grad).max() == 8.0 and np.sum(x.grad) == 16.0 and float(np.max(np.abs(x.grad - first))) == 5.0
+    assert x.grad.data.dtype == np.float32 and isinstance(x.grad, Tensor)
 
 
 # --- matmul -----------------------------------------------------------------------------------
@@ -266,8 +328,9 @@ def test_grad_fn_names():
 def test_registry_lists_every_op():
     names = set(backward_registry())
     assert {
-        "add", "sub", "mul", "div", "neg", "pow", "matmul", "sum", "mean", "max", "exp", "log", "sqrt", "reshape",
-        "transpose", "slice", "embedding", "relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "cross_entropy",
+        "add", "sub", "mul", "div", "neg", "pow", "pow_tensor", "matmul", "sum", "mean", "max", "exp", "log", "sqrt",
+        "reshape", "transpose", "slice", "embedding", "embedding_sparse", "relu", "sigmoid", "tanh", "gelu", "softmax",
+        "log_softmax", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     } <= names
     assert all(issubclass(cls, Function) for cls in backward_registry().values())
 
@@ -318,3 +381,120 @@ def test_unbroadcast_helper():
     g = np.ones((4, 2, 3))
     np.testing.assert_allclose(autograd.unbroadcast(g, (2, 1)), np.full((2, 1), 12.0))
     np.testing.assert_allclose(autograd.unbroadcast(g, (3,)), np.full(3, 8.0))
+
+
+# --- upstream's calling form: XBackward(*inputs).apply(grad) ------------------------------------
+def test_upstream_function_classes_test():
+    """Upstream TinyTorch's test_unit_function_classes, as written there (int data that requires
+    grad becomes float32)."""
+    a = Tensor([1, 2, 3], requires_grad=True)
+    b = Tensor([4, 5, 6], requires_grad=True)
+    grad_output = np.array([1, 1, 1])
+    grad_a, grad_b = autograd.AddBackward(a, b).apply(grad_output)
+    assert np.allclose(grad_a, grad_output) and np.allclose(grad_b, grad_output)
+    grad_a, grad_b = autograd.MulBackward(a, b).apply(grad_output)
+    assert np.allclose(grad_a, b.data) and np.allclose(grad_b, a.data)
+    a_mat = Tensor([[1, 2], [3, 4]], requires_grad=True)
+    b_mat = Tensor([[5, 6], [7, 8]], requires_grad=True)
+    grad_a, grad_b = autograd.MatmulBackward(a_mat, b_mat).apply(np.ones((2, 2)))
+    assert grad_a.shape == a_mat.shape and grad_b.shape == b_mat.shape
+    np.testing.assert_allclose(grad_a, np.ones((2, 2)) @ b_mat.data.T)
+
+
+def test_apply_gives_none_for_inputs_that_need_no_grad():
+    a, c = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0])
+    grad_a, grad_c = autograd.MulBackward(a, c).apply(Tensor([1.0, 1.0]))
+    np.testing.assert_array_equal(grad_a, [3.0, 4.0])
+    assert grad_c is None
+    assert autograd.SubBackward(a, c).saved_tensors == (a, c)
+
+
+def by_hand_and_recorded(build, *arrays):
+    """The gradients of XBackward(*inputs).apply(g) and of the recorded graph, for the same g."""
+    inputs = [Tensor(a, dtype=np.float64, requires_grad=True) for a in arrays]
+    out = build(*inputs)
+    g = RNG.standard_normal(out.shape)
+    recorded = out.grad_fn.backward(g)
+    by_hand = type(out.grad_fn)(*inputs).apply(g)
+    return by_hand, recorded
+
+
+@pytest.mark.parametrize(
+    "build,shapes",
+    [
+        (lambda x: x.exp(), [(2, 3)]), (lambda x: x.sqrt(), [(2, 3)]), (lambda x: x.log(), [(2, 3)]),
+        (lambda x: x.sum(), [(2, 3)]), (lambda x: x.mean(), [(2, 3)]), (lambda x: x.max(), [(2, 3)]),
+        (lambda x: x.transpose(), [(2, 3, 4)]), (lambda x: x.reshape(6), [(2, 3)]), (lambda x: -x, [(2,)]),
+        (lambda x, y: x / y, [(2, 3), (3,)]), (lambda x, y: x**y, [(2, 3), (2, 3)]),
+    ],
+)
+def test_by_hand_functions_work_out_what_the_forward_saved(build, shapes):
+    arrays = [rand(*shape, low=0.5, high=2.0) for shape in shapes]
+    by_hand, recorded = by_hand_and_recorded(build, *arrays)
+    for h, r in zip(by_hand, recorded):
+        np.testing.assert_allclose(h, r, rtol=1e-12)
+
+
+def test_by_hand_saved_values_by_keyword_and_upstream_positional_targets():
+    x = Tensor(rand(2, 3), dtype=np.float64, requires_grad=True)
+    g = np.ones((2,))
+    (grad,) = autograd.SumBackward(x, axis=1).apply(g)
+    np.testing.assert_array_equal(grad, np.ones((2, 3)))
+    (grad,) = autograd.SliceBackward(x, index=(0, slice(1, None))).apply(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(grad, [[0, 1, 2], [0, 0, 0]])
+    # Upstream's loss form: the targets are the second positional argument.
+    logits = Tensor([[2.0, 0.0], [0.0, 1.0]], dtype=np.float64, requires_grad=True)
+    (grad,) = autograd.CrossEntropyBackward(logits, Tensor([0, 1])).apply(1.0)
+    p = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(grad, (p - np.eye(2)) / 2, rtol=1e-12)
+    probs = Tensor([0.25, 0.5], dtype=np.float64, requires_grad=True)
+    (grad,) = autograd.BCEBackward(probs, Tensor([1.0, 0.0])).apply(np.array(1.0))
+    np.testing.assert_allclose(grad, [(0.25 - 1) / (0.25 * 0.75) / 2, 0.5 / 0.25 / 2], rtol=1e-12)
+    weight = Tensor(np.zeros((3, 2)), requires_grad=True)
+    (grad,) = autograd.EmbeddingBackward(weight, Tensor([2.0, 2.0, 0.0])).apply(np.ones((3, 2)))
+    np.testing.assert_array_equal(grad, [[1, 1], [0, 0], [2, 2]])
+    (grad,) = autograd.ReLUBackward(Tensor([-1.0, 2.0], requires_grad=True)).apply(np.ones(2))
+    np.testing.assert_array_equal(grad, [0.0, 1.0])
+    assert autograd.ReluBackward is autograd.ReLUBackward and autograd.GeluBackward is autograd.GELUBackward
+
+
+def test_by_hand_activation_rules_recompute_their_outputs():
+    x0 = np.array([-2.0, -0.3, 0.0, 0.8, 3.0])
+    x = Tensor(x0, dtype=np.float64, requires_grad=True)
+    s = 1 / (1 + np.exp(-x0))
+    np.testing.assert_allclose(autograd.SigmoidBackward(x).apply(np.ones(5))[0], s * (1 - s), rtol=1e-12)
+    np.testing.assert_allclose(autograd.TanhBackward(x).apply(np.ones(5))[0], 1 - np.tanh(x0) ** 2, rtol=1e-12)
+    e = np.exp(x0 - x0.max())
+    soft = e / e.sum()
+    g = RNG.standard_normal(5)
+    np.testing.assert_allclose(autograd.SoftmaxBackward(x).apply(g)[0], soft * (g - np.sum(g * soft)), rtol=1e-12)
+    np.testing.assert_allclose(autograd.LogSoftmaxBackward(x, dim=0).apply(g)[0], g - soft * g.sum(), rtol=1e-12)
+    cdf = 0.5 * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x0]))
+    pdf = np.exp(-x0**2 / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(autograd.GELUBackward(x).apply(np.ones(5))[0], cdf + x0 * pdf, rtol=1e-12)
+
+
+def test_by_hand_bad_calls_say_what_to_pass():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"SigmoidBackward takes 1 input Tensor\(s\), got 2\. Hint: pass the op's inputs only; saved values .* go by keyword"):
+        autograd.SigmoidBackward(x, x)
+    with pytest.raises(TypeError, match=r"AddBackward takes 2 input Tensor\(s\), got 1"):
+        autograd.AddBackward(x)
+    with pytest.raises(TypeError, match=r"SoftmaxBackward inputs must be Tensors, got int -1 as input 1\. Hint: .*SoftmaxBackward\(x, dim=-1\)"):
+        autograd.SoftmaxBackward(x, -1)
+    with pytest.raises(TypeError, match=r"SliceBackward needs the saved value\(s\) \['index'\].*Hint: pass them by keyword, e\.g\. SliceBackward\(x, index=\.\.\.\)"):
+        autograd.SliceBackward(x)
+    with pytest.raises(TypeError, match=r"PowBackward needs the saved value\(s\) \['exponent'\]"):
+        autograd.PowBackward(x)
+
+
+def test_upstream_style_function_with_apply_runs_in_the_engine():
+    @register_backward("test_upstream_square")
+    class SquareBackward(Function):
+        def apply(self, grad_output):
+            (x,) = self.saved_tensors
+            return (2.0 * x.data * grad_output,)
+
+    x = Tensor([1.0, -3.0], requires_grad=True)
+    apply_op("test_upstream_square", x.data**2, (x,)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, -6.0])

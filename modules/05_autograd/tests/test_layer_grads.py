@@ -75,3 +75,16 @@ def test_dropout_eval_passes_gradient_unchanged():
     x = Tensor(np.ones((2, 2)), requires_grad=True)
     (drop(x) * 3.0).sum().backward()
     np.testing.assert_allclose(x.grad.data, np.full((2, 2), 3.0))
+
+
+def test_dropout_p_one_gives_zero_gradient():
+    x = Tensor(np.ones((3, 2)), requires_grad=True)
+    out = Dropout(1.0, seed=0)(x)
+    (out * 5.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros((3, 2)))
+
+
+def test_dropout_training_false_passes_gradient_unchanged():
+    x = Tensor(np.ones((2, 2)), requires_grad=True)
+    (Dropout(0.7, seed=0)(x, training=False) * 2.0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.full((2, 2), 2.0))

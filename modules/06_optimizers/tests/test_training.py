@@ -55,4 +55,6 @@ def test_non_leaf_params_rejected_with_hint(make_opt):
     assert not scaled.is_leaf
     with pytest.raises(ValueError, match=r"params\[1\] \(shape \(2, 1\), grad_fn=\w+\) is not a leaf Tensor.*optimise the leaf.*layer's weight"):
         make_opt([layer.bias, scaled])
-    make_opt([layer.weight.detach()])  # a detached copy is a leaf again
+    make_opt([Tensor(layer.weight.data, requires_grad=True)])  # a new leaf that requires grad is fine
+    with pytest.raises(ValueError, match=r"params\[0\] \(shape \(2, 1\), dtype float32\) does not require gradients.*requires_grad=True"):
+        make_opt([layer.weight.detach()])  # a leaf, but backward() would never give it a grad

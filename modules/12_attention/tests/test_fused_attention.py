@@ -41,6 +41,10 @@ MASKS = {
     "random_2d": lambda: random_mask(SEQ, SEQ, 1),
     "padding": lambda: padding_mask(np.arange(SEQ)[None, :] < np.array([[SEQ - 20], [SEQ]])),  # (2, 1, 1, SEQ)
     "causal_and_padding": lambda: combine_masks(causal_mask(SEQ), padding_mask(np.ones((2, SEQ)))),
+    "float_keep": lambda: np.tril(np.ones((2, 1, SEQ, SEQ))),  # upstream's 0/1 float mask
+    "additive_inf": lambda: np.where(np.tril(np.ones((SEQ, SEQ), dtype=bool)), 0.0, -np.inf),
+    "additive_1e9": lambda: np.where(np.tril(np.ones((SEQ, SEQ), dtype=bool)), 0.0, -1e9),
+    "additive_bias": lambda: np.where(random_mask(SEQ, SEQ, 3) | np.eye(SEQ, dtype=bool), -np.random.default_rng(4).random((SEQ, SEQ)), -np.inf),
 }
 
 
@@ -124,3 +128,11 @@ def test_multihead_attention_uses_the_fused_op_with_the_same_result():
     attended, _ = scaled_dot_product_attention(split(mha.q_proj(x)), split(mha.k_proj(x)), split(mha.v_proj(x)), causal_mask(70))
     want = mha.out_proj(attended.transpose(-3, -2).reshape(2, 70, 16))
     np.testing.assert_allclose(out.data, want.data, rtol=1e-10, atol=1e-12)
+
+
+def test_additive_inf_mask_skips_the_same_blocks_as_the_keep_mask():
+    Q, K, V = qkv()
+    q = Tensor(Q, requires_grad=True)
+    keep = causal_mask(SEQ)
+    spans = lambda mask: [b[:4] for b in scaled_dot_product_attention(q, Tensor(K), Tensor(V), mask, need_weights=False)[0].grad_fn.blocks]
+    assert spans(np.where(keep.data, 0.0, -np.inf)) == spans(keep)

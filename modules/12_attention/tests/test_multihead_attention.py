@@ -9,8 +9,9 @@ from tinytorch.core.layers import Linear, Module
 from tinytorch.core.tensor import Tensor
 
 
-def reference_mha(x, mha, mask=None):
-    """Multi-head attention in float64 numpy, head by head with explicit loops."""
+def reference_mha(x, mha, mask=None, bias=None):
+    """Multi-head attention in float64 numpy, head by head with explicit loops (``mask``: bool,
+    False = blocked; ``bias``: added to the scores, broadcast like the mask)."""
     x = np.asarray(x, dtype=np.float64)
     def proj(lin, a):
         out = a @ lin.weight.data.astype(np.float64)
@@ -23,6 +24,8 @@ def reference_mha(x, mha, mask=None):
         for h in range(mha.num_heads):
             cols = slice(h * hd, (h + 1) * hd)
             scores = q[b, :, cols] @ k[b, :, cols].T / np.sqrt(hd)
+            if bias is not None:
+                scores = scores + np.broadcast_to(bias, (batch, mha.num_heads, seq, seq))[b, h]
             if mask is not None:
                 m = np.broadcast_to(np.asarray(mask, dtype=bool), (batch, mha.num_heads, seq, seq))[b, h]
                 scores = np.where(m, scores, -np.inf)
@@ -152,19 +155,20 @@ def test_bad_inputs_name_the_expected_shape():
         mha(Tensor(np.zeros((2, 5, 8), dtype=np.int64)))
 
 
-def test_tokenizer_attention_mask_is_never_read_as_a_seq_by_seq_mask():
-    """The review repro: batch == seq, a tokenizer's (batch, seq) 0/1 mask given as mask= used to
-    broadcast as (seq_q, seq_k) and differ from padding_mask(...) by up to 2.57, silently."""
+def test_tokenizer_attention_mask_goes_through_attention_mask_not_mask():
+    """A 2-D mask= is always (seq_q, seq_k), like PyTorch's attn_mask and upstream TinyTorch, for
+    numbers as for bools; a tokenizer's (batch, seq) mask goes through attention_mask= (PyTorch's
+    key_padding_mask, 1 = real token). With batch == seq both shapes fit, so they are told apart
+    by the argument, never guessed."""
     mha = MultiHeadAttention(8, 2, seed=0)
     x = Tensor(np.random.default_rng(3).normal(size=(3, 3, 8)))
     attention_mask = [[1, 1, 0], [1, 1, 1], [1, 0, 0]]
-    with pytest.raises(
-        ValueError,
-        match=r"MultiHeadAttention mask of shape \(3, 3\) holds 0/1 numbers \(int64\), which is ambiguous.*"
-        r"Allowed for scores \(3, 2, 3, 3\).*Hint: a tokenizer mask goes through padding_mask\(attention_mask\) "
-        r"\(or MultiHeadAttention's attention_mask=\)",
-    ):
-        mha(x, mask=attention_mask)
+    pattern = np.array(attention_mask, dtype=bool)
+    as_pattern = mha(x, mask=attention_mask).data  # read as (seq_q, seq_k): query i may see keys pattern[i]
+    np.testing.assert_allclose(as_pattern, reference_mha(x.data, mha, pattern), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(as_pattern, mha(x, mask=pattern).data)
+    np.testing.assert_array_equal(as_pattern, mha(x, mask=np.array(attention_mask, dtype=np.float32)).data)
+    assert not np.allclose(as_pattern, mha(x, attention_mask=attention_mask).data)  # a different mask
 
     # attention_mask= takes it as it comes from the tokenizer: 1 = real token, 0 = padding.
     keys = np.array(attention_mask, dtype=bool)[:, None, None, :]
@@ -198,3 +202,21 @@ def test_bias_flag_must_be_a_bool():
     with pytest.raises(TypeError, match=r"MultiHeadAttention bias must be True or False, got str 'no'\. Hint"):
         MultiHeadAttention(8, 2, bias="no")
     assert MultiHeadAttention(8, 2, bias=np.bool_(False), seed=0).q_proj.bias is None
+
+
+def test_upstream_style_float_masks_in_multihead_attention():
+    """Upstream's masks are 0/1 floats, (seq, seq) or (batch, seq, seq); additive 0/-inf masks
+    (PyTorch's float attn_mask) mean the same."""
+    mha = MultiHeadAttention(8, 2, seed=1)
+    x = np.random.default_rng(4).normal(size=(2, 5, 8))
+    keep = np.tril(np.ones((5, 5)))
+    want = mha(Tensor(x), mask=causal_mask(5)).data
+    for mask in (Tensor(keep), keep, Tensor(np.tril(np.ones((2, 5, 5)))), np.where(keep == 1, 0.0, -np.inf)):
+        np.testing.assert_array_equal(mha(Tensor(x), mask=mask).data, want)
+    np.testing.assert_allclose(mha(Tensor(x), mask=np.where(keep == 1, 0.0, -1e9)).data, want, rtol=1e-5, atol=1e-6)
+    bias = -np.abs(np.random.default_rng(5).normal(size=(5, 5)))  # a finite additive bias, every key kept
+    np.testing.assert_allclose(
+        mha(Tensor(x, dtype=np.float64), mask=bias).data, reference_mha(x, mha, None, bias=bias), rtol=1e-10, atol=1e-12
+    )
+    with pytest.raises(ValueError, match=r"MultiHeadAttention mask is neither a keep-mask nor an additive mask: it holds \[0\.5\]"):
+        mha(Tensor(x), mask=np.full((5, 5), 0.5))

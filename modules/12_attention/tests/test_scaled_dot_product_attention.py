@@ -8,10 +8,13 @@ from tinytorch.core.attention import causal_mask, combine_masks, padding_mask, s
 from tinytorch.core.tensor import Tensor
 
 
-def reference(Q, K, V, mask=None):
-    """Attention in float64 numpy, written independently of the implementation."""
+def reference(Q, K, V, mask=None, bias=None):
+    """Attention in float64 numpy, written independently of the implementation (``mask``: bool,
+    False = blocked; ``bias``: added to the scores)."""
     Q, K, V = (np.asarray(a, dtype=np.float64) for a in (Q, K, V))
     scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])
+    if bias is not None:
+        scores = scores + bias
     if mask is not None:
         scores = np.where(np.asarray(mask, dtype=bool), scores, -np.inf)
     scores = scores - scores.max(axis=-1, keepdims=True)
@@ -90,9 +93,11 @@ def test_mask_blocks_positions_exactly():
     np.testing.assert_allclose(out.data, ref_out, rtol=1e-12)
     np.testing.assert_allclose(w.data, ref_w, rtol=1e-12)
 
-    # bool, 0/1 ints, floats 0/1 and Tensors mean the same thing (numbers need 3+ dims: a 2-D
-    # 0/1 array could be a tokenizer's (batch, seq) mask, see test_2d_number_mask_is_refused).
-    for same in (Tensor(mask), mask[None].astype(np.int64), mask[None].astype(np.float32), Tensor(mask[None].astype(np.int64))):
+    # bool, 0/1 ints, 0/1 floats, additive 0/-inf floats and Tensors of them mean the same thing,
+    # in 2-D (always (seq_q, seq_k)) as with leading dims.
+    additive = np.where(mask, 0.0, -np.inf)
+    for same in (Tensor(mask), mask.astype(np.int64), mask.astype(np.float32), mask[None].astype(np.float64),
+                 Tensor(mask[None].astype(np.int64)), additive, Tensor(additive[None])):
         np.testing.assert_array_equal(scaled_dot_product_attention(t64(Q), t64(K), t64(V), same)[1].data, w.data)
 
     # Blocked keys get no gradient: key 4 blocked for every query.
@@ -197,39 +202,117 @@ def test_errors_name_the_expected_shape():
         scaled_dot_product_attention(x, Tensor(np.zeros((5, 3, 4), dtype=np.float32)), Tensor(np.zeros((5, 3, 4), dtype=np.float32)))
     with pytest.raises(ValueError, match=r"mask of shape \(3, 2\) does not broadcast to the scores' shape \(2, 3, 3\)"):
         scaled_dot_product_attention(x, x, x, mask=np.ones((3, 2), dtype=bool))
-    with pytest.raises(ValueError, match=r"mask values must be 1/True \(attend\) or 0/False \(blocked\), got \[-inf"):
-        scaled_dot_product_attention(x, x, x, mask=np.where(np.eye(3), 0.0, -np.inf))
+    with pytest.raises(ValueError, match=r"mask of shape \(2, 3\) does not broadcast.*Hint: .*attention_mask goes through padding_mask"):
+        scaled_dot_product_attention(x, x, x, mask=np.ones((2, 3)))  # a tokenizer's (batch, seq) mask given as mask=
     with pytest.raises(TypeError, match="must be a float tensor, got dtype int64"):
         scaled_dot_product_attention(Tensor(np.zeros((3, 4), dtype=np.int64)), x, x)
 
 
-def test_2d_number_mask_is_refused_as_ambiguous():
-    """A tokenizer's (batch, seq) 0/1 attention_mask with batch == seq would broadcast as a
-    (seq_q, seq_k) pattern and give a wrong answer silently; a 2-D mask must be bool instead."""
+def test_2d_number_mask_is_seq_q_by_seq_k_like_pytorch_and_upstream():
+    """A 2-D mask= is (seq_q, seq_k) whatever its dtype (PyTorch's attn_mask; upstream's 0/1 float
+    masks). A tokenizer's (batch, seq) attention_mask goes through padding_mask: with batch == seq
+    the two readings differ, and the function that is called says which one is meant."""
     rng = np.random.default_rng(6)
     Q, K, V = rng.normal(size=(3, 2, 3, 4)), rng.normal(size=(3, 2, 3, 4)), rng.normal(size=(3, 2, 3, 2))  # (batch, heads, seq, d)
     attention_mask = [[1, 1, 0], [1, 1, 1], [1, 0, 0]]  # batch 3 == seq 3
-    for mask in (attention_mask, np.array(attention_mask, dtype=np.float32), Tensor(np.array(attention_mask))):
-        for need_weights in (True, False):
-            with pytest.raises(
-                ValueError,
-                match=r"attention mask of shape \(3, 3\) holds 0/1 numbers .*ambiguous.*"
-                r"Allowed for scores \(3, 2, 3, 3\): bool \(seq_q, seq_k\).*\(batch, 1, 1, seq_k\).*Hint: .*padding_mask",
-            ):
-                scaled_dot_product_attention(t64(Q), t64(K), t64(V), mask, need_weights=need_weights)
-    with pytest.raises(ValueError, match=r"combine_masks mask of shape \(3, 3\) holds 0/1 numbers"):
-        combine_masks(causal_mask(3), attention_mask)
-
-    # The tokenizer mask through padding_mask blocks each sequence's padded keys...
-    out, w = scaled_dot_product_attention(t64(Q), t64(K), t64(V), padding_mask(attention_mask))
-    keys = np.array(attention_mask, dtype=bool)[:, None, None, :]
-    ref_out, ref_w = reference(Q, K, V, keys)
-    np.testing.assert_allclose(out.data, ref_out, rtol=1e-12)
-    np.testing.assert_array_equal(w.data[~np.broadcast_to(keys, w.shape)], 0.0)
-    # ...while the same values as bools are the (seq_q, seq_k) pattern they say they are.
     pattern = np.array(attention_mask, dtype=bool)
-    out, _ = scaled_dot_product_attention(t64(Q), t64(K), t64(V), pattern)
-    np.testing.assert_allclose(out.data, reference(Q, K, V, pattern)[0], rtol=1e-12)
+    want = reference(Q, K, V, pattern)[0]
+    for mask in (attention_mask, np.array(attention_mask, dtype=np.float32), Tensor(np.array(attention_mask)), pattern):
+        for need_weights in (True, False):
+            out, _ = scaled_dot_product_attention(t64(Q), t64(K), t64(V), mask, need_weights=need_weights)
+            np.testing.assert_allclose(out.data, want, rtol=1e-12)
+    combined = combine_masks(causal_mask(3), attention_mask)
+    np.testing.assert_array_equal(combined.data, np.tril(np.ones((3, 3), dtype=bool)) & pattern)
+
+    # The tokenizer mask through padding_mask blocks each sequence's padded keys instead.
+    out, w = scaled_dot_product_attention(t64(Q), t64(K), t64(V), padding_mask(attention_mask))
+    keys = pattern[:, None, None, :]
+    np.testing.assert_allclose(out.data, reference(Q, K, V, keys)[0], rtol=1e-12)
+    np.testing.assert_array_equal(w.data[~np.broadcast_to(keys, w.shape)], 0.0)
+    assert not np.allclose(out.data, want)
+
+
+def test_upstream_attention_unit_test():
+    """Upstream TinyTorch's test_unit_scaled_dot_product_attention, as written there."""
+    batch_size, seq_len, d_model = 2, 4, 8
+    Q = Tensor(np.random.randn(batch_size, seq_len, d_model))
+    K = Tensor(np.random.randn(batch_size, seq_len, d_model))
+    V = Tensor(np.random.randn(batch_size, seq_len, d_model))
+    output, weights = scaled_dot_product_attention(Q, K, V)
+    assert output.shape == (batch_size, seq_len, d_model) and weights.shape == (batch_size, seq_len, seq_len)
+    assert np.allclose(weights.data.sum(axis=2), np.ones((batch_size, seq_len)), atol=1e-6)
+    mask = Tensor(np.tril(np.ones((batch_size, seq_len, seq_len)), k=0))
+    _, weights_masked = scaled_dot_product_attention(Q, K, V, mask)
+    for b in range(batch_size):
+        for i in range(seq_len):
+            for j in range(i + 1, seq_len):
+                assert abs(weights_masked.data[b, i, j]) < 1e-6
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_additive_masks_are_added_to_the_scores(need_weights):
+    rng = np.random.default_rng(11)
+    Q, K, V = rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 6, 4)), rng.normal(size=(2, 6, 3))
+    keep = np.tril(np.ones((5, 6), dtype=bool), k=1)
+    # 0 / -inf: exactly the keep-mask.
+    out_inf, _ = scaled_dot_product_attention(t64(Q), t64(K), t64(V), np.where(keep, 0.0, -np.inf), need_weights=need_weights)
+    np.testing.assert_allclose(out_inf.data, reference(Q, K, V, keep)[0], rtol=1e-12)
+    # 0 / -1e9 (upstream's MASK_VALUE): the blocked keys' weights underflow to 0.
+    out_big, _ = scaled_dot_product_attention(t64(Q), t64(K), t64(V), np.where(keep, 0.0, -1e9), need_weights=need_weights)
+    np.testing.assert_allclose(out_big.data, out_inf.data, rtol=1e-12)
+    # Finite negative values are a bias on the scores (and -inf still blocks).
+    bias = -np.abs(rng.normal(size=(2, 5, 6)))
+    mixed = np.where(keep, bias, -np.inf)
+    q, k, v = t64(Q, True), t64(K, True), t64(V, True)
+    out, w = scaled_dot_product_attention(q, k, v, Tensor(mixed, dtype=np.float64), need_weights=need_weights)
+    ref_out, ref_w = reference(Q, K, V, keep, np.where(keep, bias, 0.0))
+    np.testing.assert_allclose(out.data, ref_out, rtol=1e-12)
+    if need_weights:
+        np.testing.assert_allclose(w.data, ref_w, rtol=1e-12)
+        assert np.all(w.data[:, ~keep] == 0.0)
+    R = rng.normal(size=out.shape)
+    (out * t64(R)).sum().backward()
+
+    def loss():
+        return float(np.sum(scaled_dot_product_attention(t64(Q), t64(K), t64(V), mixed, need_weights=need_weights)[0].data * R))
+
+    for tensor, array in ((q, Q), (k, K), (v, V)):
+        np.testing.assert_allclose(tensor.grad.data, finite_difference(loss, array), rtol=1e-6, atol=1e-8)
+
+
+def test_mask_values_decide_the_form_or_are_refused():
+    x = Tensor(np.random.default_rng(12).normal(size=(2, 3, 4)))
+    # A float mask of zeros only is a keep-mask (upstream's reading): every key blocked, zero output.
+    out, w = scaled_dot_product_attention(x, x, x, np.zeros((3, 3)))
+    np.testing.assert_array_equal(out.data, 0.0)
+    np.testing.assert_array_equal(w.data, 0.0)
+    for bad, shown in ((np.full((3, 3), 0.5), r"\[0\.5\]"), (np.where(np.eye(3), 1.0, -np.inf), r"\[1\.0, -inf\]"),
+                       (np.array([[2.0, 0, 0]] * 3), r"\[2\.0\]"), (np.where(np.eye(3), 1.0, -1e9), r"\[1\.0, -1000000000\.0\]")):
+        with pytest.raises(ValueError, match=rf"attention mask is neither a keep-mask nor an additive mask: it holds {shown}.*"
+                           r"Allowed: a keep-mask \(bool, or numbers that are all 0/1.*additive float mask \(values <= 0.*Hint"):
+            scaled_dot_product_attention(x, x, x, bad)
+    with pytest.raises(ValueError, match=r"attention mask holds NaN\. Allowed: .*Hint: .*np\.where"):
+        scaled_dot_product_attention(x, x, x, np.full((3, 3), np.nan))
+    with pytest.raises(ValueError, match=r"attention mask values must be 1/True \(attend\) or 0/False \(blocked\), got \[-1, 2\]\. Hint: an additive mask is floats"):
+        scaled_dot_product_attention(x, x, x, np.array([[0, -1, 2]] * 3))
+    with pytest.raises(TypeError, match=r"attention mask must be bool or 0/1 numbers, got dtype <U1\. Allowed"):
+        scaled_dot_product_attention(x, x, x, np.full((3, 3), "1"))
+    with pytest.raises(ValueError, match=r"padding_mask attention_mask values must be 1/True .*got \[-inf\]\. Hint: a tokenizer's attention_mask holds 1"):
+        padding_mask(np.array([[0.0, -np.inf, 0.0]]))  # a tokenizer mask is a keep-mask
+
+
+def test_combine_masks_with_additive_masks():
+    causal = causal_mask(3)
+    bias = np.array([[0.0, -0.5, -1.0]] * 3)
+    both = combine_masks(causal, bias)
+    assert both.dtype == np.float64
+    np.testing.assert_array_equal(both.data, np.where(np.tril(np.ones((3, 3), dtype=bool)), bias, -np.inf))
+    x = np.random.default_rng(13).normal(size=(2, 3, 4))
+    out, _ = scaled_dot_product_attention(t64(x), t64(x), t64(x), both)
+    keep = np.tril(np.ones((3, 3), dtype=bool))
+    np.testing.assert_allclose(out.data, reference(x, x, x, keep, bias)[0], rtol=1e-12)
+    assert combine_masks(np.where(keep, 0.0, -np.inf), causal).dtype == np.bool_  # 0/-inf only: a plain keep-mask
+    np.testing.assert_array_equal(combine_masks(bias, bias).data, 2 * bias)  # additive masks add up
 
 
 @pytest.mark.parametrize("need_weights", [True, False])

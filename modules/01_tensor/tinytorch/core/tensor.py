@@ -15,14 +15,31 @@ differentiable ops by calling ``record_op`` with an op name whose backward rule 
 they depend on this module only, and their gradients work whenever 05 is loaded.
 
 dtype policy: float input (Python floats, float16/32/64 arrays) -> float32, integer input ->
-int64, bool stays bool; pass ``dtype=np.float64`` to keep double precision (e.g. for gradient
-checks). Non-Tensor operands of an op (scalars, lists, arrays) adopt the Tensor's float dtype.
+int64 (token ids stay exact), bool stays bool; integer input with ``requires_grad=True`` becomes
+float32 (a parameter must be floating point: ``Tensor([1, 2], requires_grad=True)`` is a float32
+leaf, as in upstream TinyTorch). Pass ``dtype=np.float64`` to keep double precision (e.g. for
+gradient checks). Non-Tensor operands of an op (scalars, lists, arrays) adopt the Tensor's float
+dtype.
+
+numpy interop (so ``x.grad`` can be used like the array it is in upstream TinyTorch):
+  * ``np.asarray(t)`` and every numpy *function* (``np.sum``, ``np.allclose``, ``np.testing``,
+    ``np.concatenate``, ...) see a Tensor as its ``data`` array and return plain numpy results.
+  * numpy *ufuncs* that are also Tensor operations (``np.add``, ``np.subtract``, ``np.multiply``,
+    ``np.divide``, ``np.power``, ``np.matmul``, ``np.negative``, ``np.exp``, ``np.log``,
+    ``np.sqrt`` and the comparisons) return that operation's Tensor, recorded in the graph like
+    the operator: this is also what makes ``ndarray + Tensor`` a Tensor. Every other ufunc
+    (``np.abs``, ``np.sign``, ``np.maximum``, ``np.isnan``, ...), and any ufunc call with ``out=``,
+    ``where=`` or ``dtype=`` or a method like ``np.add.reduce``, computes on the data and returns
+    a numpy array: a value outside the graph, with no gradient.
+  * ``t.copy()`` is a new Tensor with a copy of the data (no graph), like ``ndarray.copy()``;
+    ``t.grad.data`` is the gradient's array, as before.
 """
 
 from __future__ import annotations
 
 import contextlib
 import numbers
+import operator
 
 import numpy as np
 
@@ -204,12 +221,13 @@ def _check_int_conversion(arr: np.ndarray, target: np.dtype) -> None:
     )
 
 
-def _to_array(data, dtype=None, float_dtype=np.float32) -> np.ndarray:
-    """Validates ``data`` and converts it to a fresh numpy array following the dtype policy."""
+def _to_array(data, dtype=None, float_dtype=np.float32, int_dtype=np.int64) -> np.ndarray:
+    """Validates ``data`` and converts it to a fresh numpy array following the dtype policy
+    (integer data becomes ``int_dtype``: int64, or float32 for a Tensor that requires grad)."""
     allowed = "a number, a (nested) list/tuple of numbers, a numpy array of numbers, or a Tensor"
     if isinstance(data, Tensor):
         arr = data.data
-        if dtype is None:
+        if dtype is None and arr.dtype.kind != "i":
             dtype = arr.dtype  # Tensor(t) keeps t's dtype, like torch.tensor(t)
     else:
         if isinstance(data, (str, bytes)) or data is None:
@@ -240,7 +258,7 @@ def _to_array(data, dtype=None, float_dtype=np.float32) -> np.ndarray:
             "Hint: convert strings/objects to numbers first; complex numbers are not supported."
         )
     if dtype is None:
-        target = np.dtype({"f": float_dtype, "i": np.int64, "u": np.int64, "b": np.bool_}[kind])
+        target = np.dtype({"f": float_dtype, "i": int_dtype, "u": int_dtype, "b": np.bool_}[kind])
     else:
         target = _parse_dtype(dtype)
     if target.kind == "i" and kind in "fiu" and not np.can_cast(arr.dtype, target):
@@ -317,20 +335,23 @@ class Tensor:
 
     Tensor(data, requires_grad=False, dtype=None)
         data: number, nested list/tuple, numpy array or Tensor (copied). float -> float32,
-        int -> int64, bool -> bool unless ``dtype`` (float32/float64/int64/bool) is given.
-        Conversion to int64 is exact or a ValueError (no silent truncation of 1.7, NaN or 2**63).
-        requires_grad: True or False; only floating tensors can require gradients.
+        int -> int64 (float32 if requires_grad=True), bool -> bool unless ``dtype``
+        (float32/float64/int64/bool) is given. Conversion to int64 is exact or a ValueError (no
+        silent truncation of 1.7, NaN or 2**63).
+        requires_grad: True or False; only floating tensors can require gradients (an explicit
+        integer or bool dtype with requires_grad=True is a TypeError).
 
     Attributes: ``data`` (numpy array), ``grad`` (Tensor or None), ``_grad_fn`` (the backward node
-    that produced this tensor, set by the autograd engine, or None for leaves).
+    that produced this tensor, set by the autograd engine, or None for leaves). numpy functions
+    and ufuncs accept Tensors (see the module docstring for what they return).
     """
 
-    # Makes numpy defer to our reflected operators (ndarray + Tensor -> Tensor.__radd__).
-    __array_ufunc__ = None
     __hash__ = object.__hash__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        self.data = _to_array(data, dtype)
+        requires_grad = _check_bool(requires_grad, "requires_grad")
+        # A parameter must be floating point: integer data that is to require grad becomes float32.
+        self.data = _to_array(data, dtype, int_dtype=np.float32 if requires_grad else np.int64)
         self._init_state()
         self.requires_grad = requires_grad
 
@@ -359,7 +380,8 @@ class Tensor:
         if value and self.data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {self.data.dtype}. "
-                "Hint: build it from floats, e.g. Tensor(x, dtype=np.float32, requires_grad=True)."
+                "Allowed: float32 or float64. Hint: Tensor(data, requires_grad=True) without a dtype turns "
+                "integer data into float32; for an existing tensor use Tensor(t.data, dtype=np.float32, requires_grad=True)."
             )
         self._requires_grad = value
 
@@ -417,6 +439,11 @@ class Tensor:
         """Same data (shared), no graph, requires_grad=False."""
         return Tensor._wrap(self.data)
 
+    def copy(self) -> "Tensor":
+        """A new Tensor holding a copy of the data: no graph, requires_grad=False, like
+        ``ndarray.copy()`` (PyTorch: ``t.detach().clone()``). ``x.grad.copy()`` snapshots a gradient."""
+        return Tensor._wrap(self.data.copy())
+
     # --- conversion -------------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied)."""
@@ -435,6 +462,22 @@ class Tensor:
         if dtype is None and not copy:
             return self.data
         return np.array(self.data, dtype=dtype, copy=True)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.add(a, t)``, ``ndarray + t``, ``np.exp(t)``, ...: the Tensor operation (in the graph)
+        for the ufuncs in _UFUNC_OPS; any other ufunc or call form computes on the data and
+        returns numpy arrays (no graph, no gradient)."""
+        op = _UFUNC_OPS.get(ufunc)
+        if op is not None and method == "__call__" and not kwargs:
+            return op(*(x if isinstance(x, Tensor) else _coerce(x, self) for x in inputs))
+        if "out" in kwargs:
+            kwargs["out"] = _unwrap(kwargs["out"])
+        return getattr(ufunc, method)(*_unwrap(inputs), **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t)``, ``np.allclose(t, x)``, ``np.concatenate([t, u])``, ...: numpy functions
+        see Tensors as their data arrays and return numpy results (no graph)."""
+        return func(*_unwrap(args), **_unwrap(kwargs))
 
     def __float__(self):
         return float(self.item())
@@ -507,27 +550,26 @@ class Tensor:
         return record_op("neg", np.negative(self.data), (self,))
 
     def __pow__(self, exponent):
-        """Elementwise ``self ** exponent`` for a Python/numpy scalar exponent."""
-        if isinstance(exponent, Tensor) and exponent.ndim == 0:
-            exponent = exponent.item()
-        if isinstance(exponent, bool) or not isinstance(exponent, (numbers.Real, np.number)):
+        """Elementwise ``self ** exponent``. A number exponent is a constant of the op ("pow");
+        a Tensor (or array) exponent is a second input ("pow_tensor", shapes broadcast), so it gets
+        a gradient too: d(x**e)/de = x**e * ln(x)."""
+        if isinstance(exponent, bool) or exponent is None or isinstance(exponent, (str, bytes)):
             raise TypeError(
-                f"Tensor ** exponent needs a scalar (int or float) exponent, got {type(exponent).__name__} "
-                f"{_short(exponent)}. Hint: for a tensor exponent use (b * a.log()).exp()."
+                f"Tensor ** exponent needs a number or a Tensor/array of numbers, got {type(exponent).__name__} "
+                f"{_short(exponent)}. Hint: e.g. x ** 2, x ** 0.5 or x ** Tensor([1.0, 2.0])."
             )
-        base = self.data
-        if base.dtype.kind != "f" and not (float(exponent).is_integer() and exponent >= 0):
-            base = base.astype(np.float32)  # numpy refuses int ** negative int
-        return record_op("pow", np.power(base, exponent), (self,), exponent=exponent)
+        if isinstance(exponent, numbers.Real):
+            base = self.data
+            if base.dtype.kind != "f" and not (float(exponent).is_integer() and exponent >= 0):
+                base = base.astype(np.float32)  # numpy refuses int ** negative int
+            return record_op("pow", np.power(base, exponent), (self,), exponent=exponent)
+        return _tensor_pow(self, _coerce(exponent, self))
 
     def __rpow__(self, base):
-        """``base ** self`` for a positive scalar base, computed as exp(self * ln(base))."""
-        if isinstance(base, bool) or not isinstance(base, (numbers.Real, np.number)) or not base > 0:
-            raise ValueError(
-                f"scalar ** Tensor needs a positive real base, got {_short(base)}. "
-                "Hint: for other bases compute the power elementwise in numpy."
-            )
-        return (self * float(np.log(base))).exp()
+        """``base ** self`` for a number (or array) base, computed by np.power, so it is exact where
+        numpy's is (``10 ** Tensor([3.0])`` is 1000.0). Differentiable in self: d(b**t)/dt = b**t * ln(b)
+        (nan for a negative base, as in PyTorch)."""
+        return _tensor_pow(_coerce(base, self), self)
 
     # --- matmul -----------------------------------------------------------------------------
     def __matmul__(self, other):
@@ -689,6 +731,50 @@ class Tensor:
                 "Hint: indices must be within each dim's size."
             ) from None
         return record_op("slice", out, (self,), index=index, basic=_is_basic(index))
+
+
+def _tensor_pow(base: Tensor, exponent: Tensor) -> Tensor:
+    """base ** exponent elementwise (broadcast), recorded as "pow_tensor" with both as inputs."""
+
+    def power(a, e):
+        if a.dtype.kind != "f" and e.dtype.kind != "f" and np.any(e < 0):
+            a = a.astype(np.float32)  # numpy refuses int ** negative int
+        return np.power(a, e)
+
+    out = _broadcast(power, base, exponent, "**")
+    return record_op("pow_tensor", out, (base, exponent), out=out)
+
+
+def _unwrap(value):
+    """Tensors (also inside lists, tuples and dicts) replaced by their data arrays."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unwrap(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
+
+
+# numpy ufuncs that are Tensor operations: called on Tensors they give the operation's Tensor.
+_UFUNC_OPS = {
+    np.add: operator.add,
+    np.subtract: operator.sub,
+    np.multiply: operator.mul,
+    np.true_divide: operator.truediv,
+    np.power: operator.pow,
+    np.matmul: operator.matmul,
+    np.negative: operator.neg,
+    np.exp: Tensor.exp,
+    np.log: Tensor.log,
+    np.sqrt: Tensor.sqrt,
+    np.equal: operator.eq,
+    np.not_equal: operator.ne,
+    np.less: operator.lt,
+    np.less_equal: operator.le,
+    np.greater: operator.gt,
+    np.greater_equal: operator.ge,
+}
 
 
 def _matmul(a: Tensor, b: Tensor) -> Tensor:

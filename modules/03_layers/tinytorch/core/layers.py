@@ -1,8 +1,9 @@
-"""Layers: a small ``Module`` base class, ``Linear`` and ``Dropout``.
+"""Layers: a small ``Module`` base class (also named ``Layer``), ``Linear`` and ``Dropout``.
 
 Layers are built from module 01's Tensor ops (``x @ W + b``, ``x * mask``), so they depend on 01
 only; their gradients come from the autograd engine of module 05 whenever it is imported.
-Later modules (embeddings, attention) subclass ``Module``.
+Later modules (embeddings, attention) subclass ``Module``; upstream TinyTorch's layers subclass
+``Layer``, which is the same class.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from tinytorch.core.tensor import Tensor
 
-__all__ = ["Module", "Linear", "Dropout", "make_rng", "check_positive_int", "check_bool"]
+__all__ = ["Module", "Layer", "Linear", "Dropout", "make_rng", "check_positive_int", "check_bool"]
 
 
 def check_positive_int(name: str, value, owner: str) -> int:
@@ -120,6 +121,10 @@ class Module:
         return self.train(False)
 
 
+# Upstream TinyTorch's name for the base class of layers: ``class MyLayer(Layer)`` is a Module.
+Layer = Module
+
+
 class Linear(Module):
     """y = x @ weight + bias.   (..., in_features) -> (..., out_features)
 
@@ -158,25 +163,33 @@ class Linear(Module):
 
 class Dropout(Module):
     """Inverted dropout: in training, zeroes each element with probability p and scales the rest
-    by 1 / (1 - p) so the expected value is unchanged; in eval mode (or p == 0) returns x as is.
-    (...) -> (...)"""
+    by 1 / (1 - p) so the expected value is unchanged; in eval mode (or p == 0) returns x as is;
+    p == 1 zeroes everything (the gradient is then zero too). (...) -> (...)
+
+    ``forward(x, training=None)`` / ``dropout(x, training=...)``: training=None follows the module's
+    mode (``train()`` / ``eval()``); True or False overrides it for this call (upstream's form).
+    """
 
     def __init__(self, p: float = 0.5, *, seed=None, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (numbers.Real, np.floating)) or not 0.0 <= p < 1.0:
+        if isinstance(p, bool) or not isinstance(p, (numbers.Real, np.floating)) or not 0.0 <= p <= 1.0:
             raise ValueError(
-                f"Dropout probability p must be in [0, 1), got {p!r}. "
+                f"Dropout probability p must be in [0, 1], got {p!r}. "
                 "Hint: p is the fraction of elements zeroed, e.g. Dropout(0.1)."
             )
         self.p = float(p)
         self.rng = make_rng(seed, rng)
 
-    def forward(self, x) -> Tensor:
+    def forward(self, x, training=None) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        if not self.training or self.p == 0.0:
+        training = self.training if training is None else check_bool("training", training, "Dropout.forward")
+        if not training or self.p == 0.0:
             return x
+        dtype = x.dtype if x.dtype.kind == "f" else np.float32
+        if self.p == 1.0:
+            return x * Tensor._wrap(np.zeros(x.shape, dtype=dtype))
         keep = self.rng.random(x.shape) >= self.p
-        scale = (keep / (1.0 - self.p)).astype(x.dtype if x.dtype.kind == "f" else np.float32)
+        scale = (keep / (1.0 - self.p)).astype(dtype)
         return x * Tensor._wrap(scale)
 
     def __repr__(self) -> str:

@@ -9,10 +9,14 @@ Design
 * an explicit registry ``op name -> Function subclass`` filled by the ``@register_backward(name)``
   decorator. Ops of lower-numbered modules (activations, losses) have their rules here too, so
   02/03/04 only need module 01; later modules (11, 12) can register new ops with the decorator.
-* ``record`` instantiates the op's Function with the inputs and saved values and stores it as
-  ``out._grad_fn``; ``backward`` topologically sorts the graph and calls each node's
-  ``backward(grad)``, summing gradients of tensors used more than once and accumulating into the
-  ``.grad`` of leaves across calls (until ``zero_grad()``), like PyTorch.
+* ``record`` instantiates the op's Function with the inputs and saved values
+  (``cls(*inputs, **saved)``) and stores it as ``out._grad_fn``; ``backward`` topologically sorts
+  the graph and calls each node's ``backward(grad)``, summing gradients of tensors used more than
+  once and accumulating into the ``.grad`` of leaves across calls (until ``zero_grad()``), like
+  PyTorch.
+* every rule can also be used by hand, in upstream TinyTorch's form
+  ``MulBackward(a, b).apply(grad)`` (see ``Function``); upstream's class names (ReLUBackward,
+  GELUBackward, BCEBackward, ...) are the names here.
 
 Importing this module registers the engine (``enable_autograd()``, idempotent). No class of
 module 01 is patched. Build differentiable ops from other modules with
@@ -22,6 +26,7 @@ embedding op used by module 11.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -42,6 +47,35 @@ __all__ = [
     "gather_rows",
     "scatter_add_rows",
     "RowSparseGrad",
+    # backward rules (upstream TinyTorch exports them too)
+    "AddBackward",
+    "SubBackward",
+    "MulBackward",
+    "DivBackward",
+    "NegBackward",
+    "PowBackward",
+    "TensorPowBackward",
+    "MatmulBackward",
+    "SumBackward",
+    "MeanBackward",
+    "MaxBackward",
+    "ExpBackward",
+    "LogBackward",
+    "SqrtBackward",
+    "ReshapeBackward",
+    "TransposeBackward",
+    "SliceBackward",
+    "EmbeddingBackward",
+    "EmbeddingSparseBackward",
+    "ReLUBackward",
+    "SigmoidBackward",
+    "TanhBackward",
+    "GELUBackward",
+    "SoftmaxBackward",
+    "LogSoftmaxBackward",
+    "CrossEntropyBackward",
+    "BCEBackward",
+    "BCEWithLogitsBackward",
 ]
 
 _BACKWARDS: dict[str, type] = {}
@@ -77,18 +111,72 @@ class Function:
     Subclasses implement ``backward(grad) -> tuple`` with one numpy gradient (or None) per input;
     ``grad`` has the op output's shape. Saved keyword values become attributes.
 
+    Two ways to build one: the engine records ``cls(*inputs, **saved)`` with what the forward
+    saved; by hand (upstream TinyTorch's form) ``AddBackward(a, b).apply(grad)`` gives the
+    gradients of the inputs that require grad (None for the others). Built by hand, a rule that
+    needs the forward's output works it out again from the inputs (``derive_saved``); a value it
+    cannot work out (listed in ``needs``, e.g. a slice's ``index``) must be passed by keyword.
+    Upstream-style subclasses that implement ``apply`` instead of ``backward`` work as well, and
+    ``saved_tensors`` is another name for ``inputs``.
+
     ``fresh_grads = True`` promises that each returned array is newly allocated and referenced
     nowhere else, so the engine may store it as a leaf's ``.grad`` without copying it.
     """
 
     fresh_grads = False
+    num_inputs = None  # how many input Tensors the op takes (None: any number)
+    needs = ()  # saved values a caller must pass: they cannot be worked out from the inputs
+    # A saved value upstream's form passes as one more positional argument (e.g. the targets of
+    # BCEBackward(predictions, targets)), or None.
+    positional_saved = None
 
-    def __init__(self, inputs, **saved):
+    def __init__(self, *inputs, **saved):
+        if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
+            inputs = tuple(inputs[0])  # Function((a, b), **saved): a sequence of inputs
+        extra = self.positional_saved
+        if extra and self.num_inputs is not None and len(inputs) == self.num_inputs + 1 and extra not in saved:
+            *inputs, saved[extra] = inputs
+        name = type(self).__name__
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(
+                    f"{name} inputs must be Tensors, got {type(t).__name__} {t!r:.60} as input {i}. "
+                    f"Hint: saved values go by keyword, e.g. {name}(x, dim=-1)."
+                )
+        if self.num_inputs is not None and len(inputs) != self.num_inputs:
+            raise TypeError(
+                f"{name} takes {self.num_inputs} input Tensor(s), got {len(inputs)}. "
+                "Hint: pass the op's inputs only; saved values (the forward's out, dim, ...) go by keyword."
+            )
+        missing = [n for n in self.needs if n not in saved]
+        if missing:
+            raise TypeError(
+                f"{name} needs the saved value(s) {missing}, which cannot be worked out from its inputs. "
+                f"Hint: pass them by keyword, e.g. {name}(x, {missing[0]}=...)."
+            )
         self.inputs = tuple(inputs)
         self.__dict__.update(saved)
+        self.derive_saved()
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The inputs (upstream TinyTorch's name)."""
+        return self.inputs
+
+    def derive_saved(self) -> None:
+        """Fills in saved values the caller left out (built by hand) from the inputs; no-op here."""
 
     def backward(self, grad: np.ndarray) -> tuple:
+        if type(self).apply is not Function.apply:  # an upstream-style subclass implements apply
+            return self.apply(grad)
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    def apply(self, grad) -> tuple:
+        """Upstream TinyTorch's calling form: the gradient of each input for ``grad`` (the output's
+        gradient, an array or Tensor), None for inputs that do not require grad."""
+        grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+        grads = self.backward(grad)
+        return tuple(g if t.requires_grad else None for t, g in zip(self.inputs, grads))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -118,6 +206,8 @@ def _expand(grad, axis, keepdims, shape):
 class AddBackward(Function):
     """out = a + b"""
 
+    num_inputs = 2
+
     def backward(self, grad):
         a, b = self.inputs
         return unbroadcast(grad, a.shape), unbroadcast(grad, b.shape)
@@ -126,6 +216,8 @@ class AddBackward(Function):
 @register_backward("sub")
 class SubBackward(Function):
     """out = a - b"""
+
+    num_inputs = 2
 
     def backward(self, grad):
         a, b = self.inputs
@@ -136,6 +228,8 @@ class SubBackward(Function):
 class MulBackward(Function):
     """out = a * b"""
 
+    num_inputs = 2
+
     def backward(self, grad):
         a, b = self.inputs
         return unbroadcast(grad * b.data, a.shape), unbroadcast(grad * a.data, b.shape)
@@ -144,6 +238,8 @@ class MulBackward(Function):
 @register_backward("div")
 class DivBackward(Function):
     """out = a / b"""
+
+    num_inputs = 2
 
     def backward(self, grad):
         a, b = self.inputs
@@ -154,13 +250,18 @@ class DivBackward(Function):
 class NegBackward(Function):
     """out = -a"""
 
+    num_inputs = 1
+
     def backward(self, grad):
         return (-grad,)
 
 
 @register_backward("pow")
 class PowBackward(Function):
-    """out = a ** exponent   (saved: exponent, a scalar)"""
+    """out = a ** exponent   (saved: exponent, a number)"""
+
+    num_inputs = 1
+    needs = ("exponent",)
 
     def backward(self, grad):
         if self.exponent == 0:
@@ -169,9 +270,36 @@ class PowBackward(Function):
         return (grad * self.exponent * a ** (self.exponent - 1),)
 
 
+@register_backward("pow_tensor")
+class TensorPowBackward(Function):
+    """out = a ** b with b a Tensor too (shapes broadcast)   (saved: out)
+
+        d out / d a = b * a^(b - 1)     (0 where b == 0, as for a scalar exponent)
+        d out / d b = a^b * ln(a)       (0 where a == 0 and b >= 0, as in PyTorch; nan for a < 0)
+    """
+
+    num_inputs = 2
+
+    def derive_saved(self):
+        if not hasattr(self, "out"):
+            self.out = np.power(self.inputs[0].data, self.inputs[1].data)
+
+    def backward(self, grad):
+        a, b = (t.data for t in self.inputs)
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** negative and ln(0) are masked below
+            if self.inputs[0].requires_grad:
+                grad_a = unbroadcast(grad * np.where(b == 0, 0.0, b * np.power(a, b - 1.0)), a.shape)
+            if self.inputs[1].requires_grad:
+                grad_b = unbroadcast(grad * np.where((a == 0) & (b >= 0), 0.0, self.out * np.log(a)), b.shape)
+        return grad_a, grad_b
+
+
 @register_backward("matmul")
 class MatmulBackward(Function):
     """out = a @ b   (numpy matmul: 1-D operands and broadcast batch dims allowed)"""
+
+    num_inputs = 2
 
     def backward(self, grad):
         a, b = self.inputs
@@ -185,8 +313,21 @@ class MatmulBackward(Function):
         return grad_a, grad_b
 
 
+class _Reduction(Function):
+    """A reduction over ``axis`` (None: every axis; saved as a tuple of non-negative axes)."""
+
+    num_inputs = 1
+    axis = None
+    keepdims = False
+
+    def derive_saved(self):
+        if self.axis is not None:  # by hand: axis=1 or axis=(0, -1) like Tensor.sum's argument
+            axes = (self.axis,) if isinstance(self.axis, (numbers.Integral, np.integer)) else self.axis
+            self.axis = tuple(sorted(int(a) % self.inputs[0].ndim for a in axes))
+
+
 @register_backward("sum")
-class SumBackward(Function):
+class SumBackward(_Reduction):
     """out = a.sum(axis, keepdims)   (saved: axis tuple or None, keepdims)"""
 
     def backward(self, grad):
@@ -194,7 +335,7 @@ class SumBackward(Function):
 
 
 @register_backward("mean")
-class MeanBackward(Function):
+class MeanBackward(_Reduction):
     """out = a.mean(axis, keepdims)   (saved: axis tuple or None, keepdims)"""
 
     def backward(self, grad):
@@ -204,7 +345,7 @@ class MeanBackward(Function):
 
 
 @register_backward("max")
-class MaxBackward(Function):
+class MaxBackward(_Reduction):
     """out = a.max(axis, keepdims); tied maxima share the gradient equally."""
 
     def backward(self, grad):
@@ -218,6 +359,12 @@ class MaxBackward(Function):
 class ExpBackward(Function):
     """out = exp(a)   (saved: out)"""
 
+    num_inputs = 1
+
+    def derive_saved(self):
+        if not hasattr(self, "out"):
+            self.out = np.exp(self.inputs[0].data)
+
     def backward(self, grad):
         return (grad * self.out,)
 
@@ -225,6 +372,8 @@ class ExpBackward(Function):
 @register_backward("log")
 class LogBackward(Function):
     """out = log(a)"""
+
+    num_inputs = 1
 
     def backward(self, grad):
         return (grad / self.inputs[0].data,)
@@ -234,6 +383,12 @@ class LogBackward(Function):
 class SqrtBackward(Function):
     """out = sqrt(a)   (saved: out)"""
 
+    num_inputs = 1
+
+    def derive_saved(self):
+        if not hasattr(self, "out"):
+            self.out = np.sqrt(self.inputs[0].data)
+
     def backward(self, grad):
         return (grad / (2.0 * self.out),)
 
@@ -242,13 +397,25 @@ class SqrtBackward(Function):
 class ReshapeBackward(Function):
     """out = a.reshape(shape)"""
 
+    num_inputs = 1
+
     def backward(self, grad):
         return (grad.reshape(self.inputs[0].shape),)
 
 
 @register_backward("transpose")
 class TransposeBackward(Function):
-    """out = a.transpose(axes)   (saved: axes, a full permutation)"""
+    """out = a.transpose(axes)   (saved: axes, a full permutation; by hand it defaults to swapping
+    the last two dims, like Tensor.transpose())"""
+
+    num_inputs = 1
+
+    def derive_saved(self):
+        if not hasattr(self, "axes"):
+            axes = list(range(self.inputs[0].ndim))
+            if len(axes) >= 2:
+                axes[-2], axes[-1] = axes[-1], axes[-2]
+            self.axes = tuple(axes)
 
     def backward(self, grad):
         return (np.transpose(grad, np.argsort(self.axes)),)
@@ -257,6 +424,10 @@ class TransposeBackward(Function):
 @register_backward("slice")
 class SliceBackward(Function):
     """out = a[index]   (saved: index, basic=True when index is slices/ints, i.e. no repeats)"""
+
+    num_inputs = 1
+    needs = ("index",)
+    basic = False  # by hand: np.add.at is right for any index
 
     def backward(self, grad):
         full = np.zeros(self.inputs[0].shape, dtype=grad.dtype)
@@ -442,6 +613,10 @@ class RowSparseGrad:
     def astype(self, dtype) -> "RowSparseGrad":
         return RowSparseGrad(self.indices, self.values.astype(dtype), self.shape)
 
+    def copy(self) -> "RowSparseGrad":
+        """An independent, writable copy (like ``Tensor.copy()`` for a dense grad)."""
+        return RowSparseGrad(self.indices.copy(), self.values.copy(), self.shape)
+
     def __add__(self, other):
         if isinstance(other, RowSparseGrad):
             return RowSparseGrad(
@@ -479,6 +654,12 @@ class EmbeddingBackward(Function):
     # The table is allocated here and returned once: the engine may keep it as weight.grad
     # without a defensive copy (a copy of a large table costs as much as the whole scatter).
     fresh_grads = True
+    num_inputs = 1
+    needs = ("indices",)
+    positional_saved = "indices"  # upstream: EmbeddingBackward(weight, indices)
+
+    def derive_saved(self):
+        self.indices = _int_ids(self.indices)
 
     def backward(self, grad):
         weight = self.inputs[0]
@@ -492,6 +673,13 @@ class EmbeddingSparseBackward(Function):
     per looked-up id instead of a dense (vocab, *dims) table, so backward costs O(tokens), not
     O(vocab). (saved: indices, non-negative int64)"""
 
+    num_inputs = 1
+    needs = ("indices",)
+    positional_saved = "indices"
+
+    def derive_saved(self):
+        self.indices = _int_ids(self.indices)
+
     def backward(self, grad):
         weight = self.inputs[0]
         rows = grad.reshape((-1,) + weight.shape[1:])
@@ -501,9 +689,21 @@ class EmbeddingSparseBackward(Function):
 # ----------------------------------------------------------------------------------------------
 # Activations (module 02) and losses (module 04)
 # ----------------------------------------------------------------------------------------------
+def _int_ids(ids) -> np.ndarray:
+    """Saved ids (array, list or Tensor; whole floats from upstream-style code too) as int64."""
+    ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+    return ids if ids.dtype == np.int64 else ids.astype(np.int64)
+
+
+def _saved_array(value) -> np.ndarray:
+    return np.asarray(value.data if isinstance(value, Tensor) else value)
+
+
 @register_backward("relu")
-class ReluBackward(Function):
+class ReLUBackward(Function):
     """out = max(a, 0)"""
+
+    num_inputs = 1
 
     def backward(self, grad):
         return (grad * (self.inputs[0].data > 0),)
@@ -513,6 +713,12 @@ class ReluBackward(Function):
 class SigmoidBackward(Function):
     """out = 1 / (1 + exp(-a))   (saved: out)"""
 
+    num_inputs = 1
+
+    def derive_saved(self):
+        if not hasattr(self, "out"):
+            self.out = 0.5 * (1.0 + np.tanh(0.5 * self.inputs[0].data))  # the sigmoid, without overflow
+
     def backward(self, grad):
         return (grad * self.out * (1.0 - self.out),)
 
@@ -521,25 +727,69 @@ class SigmoidBackward(Function):
 class TanhBackward(Function):
     """out = tanh(a)   (saved: out)"""
 
+    num_inputs = 1
+
+    def derive_saved(self):
+        if not hasattr(self, "out"):
+            self.out = np.tanh(self.inputs[0].data)
+
     def backward(self, grad):
         return (grad * (1.0 - self.out**2),)
 
 
 @register_backward("gelu")
-class GeluBackward(Function):
-    """out = 0.5 a (1 + tanh(u)), u = sqrt(2/pi) (a + 0.044715 a^3)   (tanh approximation)"""
+class GELUBackward(Function):
+    """out = GELU(a)   (saved: approximate, "none" (the default) or "tanh"; for "none" also
+    cdf = Phi(a), the standard normal CDF, which the forward computed anyway)
+
+    "none":  out = a Phi(a)  ->  d out / d a = Phi(a) + a phi(a),  phi(a) = exp(-a^2 / 2) / sqrt(2 pi)
+    "tanh":  out = 0.5 a (1 + tanh(u)), u = sqrt(2/pi) (a + 0.044715 a^3)
+             ->  d out / d a = 0.5 (1 + tanh(u)) + 0.5 a (1 - tanh(u)^2) du/da
+    """
+
+    num_inputs = 1
+    approximate = "none"
+
+    def derive_saved(self):
+        if self.approximate == "none" and not hasattr(self, "cdf"):
+            self.cdf = 0.5 * (1.0 + _erf(self.inputs[0].data.astype(np.float64) / math.sqrt(2.0)))
 
     def backward(self, grad):
         a = self.inputs[0].data
-        c = np.sqrt(2.0 / np.pi)
-        t = np.tanh(c * (a + 0.044715 * a**3))
-        du = c * (1.0 + 3 * 0.044715 * a**2)
-        return (grad * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t**2) * du),)
+        if self.approximate == "tanh":
+            c = np.sqrt(2.0 / np.pi)
+            t = np.tanh(c * (a + 0.044715 * a**3))
+            du = c * (1.0 + 3 * 0.044715 * a**2)
+            return (grad * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t**2) * du),)
+        pdf = np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+        return (grad * (self.cdf + a * pdf),)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """math.erf elementwise (numpy has no erf), in float64."""
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+class _AlongDim(Function):
+    """softmax / log_softmax over ``dim``   (saved: out, dim; by hand dim defaults to -1)"""
+
+    num_inputs = 1
+    dim = -1
+
+    def _log_probs(self) -> np.ndarray:
+        """log_softmax of the input (to rebuild ``out`` when built by hand)."""
+        x = self.inputs[0].data
+        shifted = x - np.max(x, axis=self.dim, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=self.dim, keepdims=True))
 
 
 @register_backward("softmax")
-class SoftmaxBackward(Function):
+class SoftmaxBackward(_AlongDim):
     """out = exp(a) / sum(exp(a), dim)   (saved: out, dim)"""
+
+    def derive_saved(self):
+        if not hasattr(self, "out"):
+            self.out = np.exp(self._log_probs())
 
     def backward(self, grad):
         s = self.out
@@ -547,8 +797,12 @@ class SoftmaxBackward(Function):
 
 
 @register_backward("log_softmax")
-class LogSoftmaxBackward(Function):
+class LogSoftmaxBackward(_AlongDim):
     """out = a - logsumexp(a, dim)   (saved: out, dim)"""
+
+    def derive_saved(self):
+        if not hasattr(self, "out"):
+            self.out = self._log_probs()
 
     def backward(self, grad):
         return (grad - np.exp(self.out) * np.sum(grad, axis=self.dim, keepdims=True),)
@@ -557,12 +811,72 @@ class LogSoftmaxBackward(Function):
 @register_backward("cross_entropy")
 class CrossEntropyBackward(Function):
     """out = sum_i weight_i * (logsumexp(logits_i) - logits_i[target_i])
-    (saved: probs = softmax(logits) (..., C); target (...) ids; weight (...) = valid / n_valid)"""
+    (saved: probs = softmax(logits) (..., C); target (...) ids; weight (...) = valid / n_valid)
+
+    By hand (upstream's form CrossEntropyBackward(logits, targets)) probs is recomputed and every
+    position weighs 1 / n, the mean."""
+
+    num_inputs = 1
+    needs = ("target",)
+    positional_saved = "target"
+
+    def derive_saved(self):
+        self.target = _int_ids(self.target)
+        if not hasattr(self, "probs"):
+            x = self.inputs[0].data
+            e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+            self.probs = e / np.sum(e, axis=-1, keepdims=True)
+        if not hasattr(self, "weight"):
+            self.weight = np.full(self.target.shape, 1.0 / max(self.target.size, 1))
 
     def backward(self, grad):
         d = self.probs.copy()
         np.put_along_axis(d, self.target[..., None], np.take_along_axis(d, self.target[..., None], -1) - 1, -1)
         return (grad * d * self.weight[..., None],)
+
+
+@register_backward("binary_cross_entropy")
+class BCEBackward(Function):
+    """out = mean(-(y ln p + (1 - y) ln(1 - p))) over n elements, each log clamped at -100 as in
+    PyTorch's BCELoss   (saved: target y, same shape as p)
+
+        d out / d p = (p - y) / max(p (1 - p), 1e-12) / n
+
+    (the denominator is clamped as in PyTorch, so p = 0 or 1 gives a large finite gradient)."""
+
+    num_inputs = 1
+    needs = ("target",)
+    positional_saved = "target"  # upstream: BCEBackward(predictions, targets)
+
+    def derive_saved(self):
+        self.target = _saved_array(self.target)
+
+    def backward(self, grad):
+        p, y = self.inputs[0].data, self.target
+        return (grad * (p - y) / np.maximum(p * (1.0 - p), 1e-12) / p.size,)
+
+
+@register_backward("binary_cross_entropy_with_logits")
+class BCEWithLogitsBackward(Function):
+    """out = mean(max(z, 0) - z y + ln(1 + exp(-|z|))) = BCE(sigmoid(z), y) over n elements
+    (saved: target y)      d out / d z = (sigmoid(z) - y) / n"""
+
+    num_inputs = 1
+    needs = ("target",)
+    positional_saved = "target"
+
+    def derive_saved(self):
+        self.target = _saved_array(self.target)
+
+    def backward(self, grad):
+        z = self.inputs[0].data
+        sigmoid = 0.5 * (1.0 + np.tanh(0.5 * z))  # equals 1 / (1 + exp(-z)) without overflow
+        return (grad * (sigmoid - self.target) / z.size,)
+
+
+# Our earlier spellings of upstream's ReLUBackward / GELUBackward.
+ReluBackward = ReLUBackward
+GeluBackward = GELUBackward
 
 
 # ----------------------------------------------------------------------------------------------
@@ -578,7 +892,7 @@ class AutogradEngine:
                 f"no backward rule is registered for op {op_name!r}; registered ops: {sorted(_BACKWARDS)}. "
                 f"Hint: decorate a Function subclass with @register_backward({op_name!r})."
             )
-        out._grad_fn = cls(inputs, **saved)
+        out._grad_fn = cls(*inputs, **saved)
         out.requires_grad = True
 
     def backward(self, tensor: Tensor, grad=None) -> None:

@@ -2,7 +2,7 @@
 ``tinytorch.core`` path, so ``from tinytorch.core.tokenization import
 CharTokenizer`` and ``from tinytorch.text.tokenization import CharTokenizer``
 give the very same class. Everything lives in the text module; add new names
-there and here.
+there and here (tests/test_char_tokenizer.py checks that both lists agree).
 """
 
 from tinytorch.text.tokenization import (
@@ -22,4 +22,23 @@ from tinytorch.text.tokenization import (
     CharTokenizer,
     Tokenizer,
 )
-from tinytorch.text.tokenization import __all__  # noqa: F401  (same public names)
+
+# The same public names as tinytorch.text.tokenization, written out: a re-export needs a literal
+# __all__ (the import checker reads it to know what this module provides).
+__all__ = [
+    "UNK_TOKEN",
+    "PAD_TOKEN",
+    "BOS_TOKEN",
+    "EOS_TOKEN",
+    "UNK_ID",
+    "PAD_ID",
+    "BOS_ID",
+    "EOS_ID",
+    "SPECIAL_TOKENS",
+    "DEFAULT_CHAR_VOCAB",
+    "BPE_PRETOKENIZE_PATTERN",
+    "BatchEncoding",
+    "Tokenizer",
+    "CharTokenizer",
+    "BPETokenizer",
+]

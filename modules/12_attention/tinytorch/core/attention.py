@@ -3,29 +3,38 @@
     scaled_dot_product_attention(Q, K, V, mask) -> (output, attention_weights)
     causal_mask(seq_len)          (seq_len, seq_len) bool: position t may attend to 0..t
     padding_mask(attention_mask)  (batch, seq) 1/0 -> (batch, 1, 1, seq) bool: keys that are real
-    combine_masks(*masks)         elementwise AND, broadcast
+    combine_masks(*masks)         all the masks at once (keep-masks ANDed, additive ones added)
     MultiHeadAttention(embed_dim, num_heads)(x, mask=None, attention_mask=None)
 
-Mask convention (as in HuggingFace attention_mask): 1/True = may attend, 0/False = blocked.
+Two kinds of mask, never mixed up:
+  * ``mask=`` is a pattern over the scores (..., seq_q, seq_k), like PyTorch's ``attn_mask``:
+    causal_mask(seq) (seq, seq), padding_mask(attention_mask) (batch, 1, 1, seq_k), or
+    (batch, [heads,] seq_q, seq_k). A 2-D mask always means (seq_q, seq_k). Its values decide
+    how it is read:
+      - keep-mask: bool, or numbers that are all 0/1 (ints or floats, like upstream TinyTorch's
+        ``Tensor(np.tril(np.ones((seq, seq))))``): 1/True = may attend, 0/False = blocked. A float
+        mask of zeros only is a keep-mask too: it blocks every key (pass mask=None for no mask).
+      - additive mask: floats <= 0 with at least one negative value, like PyTorch's float
+        ``attn_mask``: added to the scores before the softmax. -inf blocks a key exactly; a finite
+        value such as -1e9 is a bias (its key's weight is ~0, but a row where every key gets the
+        same value is not blocked: the softmax ignores a common shift).
+      Anything else (values in (0, 1) or above 1, 1s mixed with negatives, NaN, negative ints) is
+      refused with the values found.
+  * A tokenizer's attention_mask (batch, seq), 1 = real token, 0 = padding, goes through
+    ``padding_mask(attention_mask)`` or ``MultiHeadAttention(...)(x, attention_mask=...)`` (the
+    role of PyTorch's ``key_padding_mask``, with the opposite polarity: pass
+    ``~key_padding_mask``). Given as ``mask=`` it would be read as (seq_q, seq_k), wrongly (or
+    refused by the shape check when batch != seq).
+
 Blocked positions get exactly 0 attention weight; a query row with every key blocked (or with no
 keys at all, seq_k = 0) gets all-zero weights (and a zero output) instead of NaN.
 
-Two kinds of mask, never mixed up:
-  * ``mask=`` is a pattern over the scores (..., seq_q, seq_k): causal_mask(seq) (seq, seq),
-    padding_mask(attention_mask) (batch, 1, 1, seq_k), or (batch, [heads,] seq_q, seq_k). A 2-D
-    mask always means (seq_q, seq_k) and must be bool: a 2-D array of 0/1 numbers is what a
-    tokenizer returns as attention_mask (batch, seq), and read as (seq_q, seq_k) it would give a
-    silently wrong answer whenever batch == seq, so it is refused with a hint.
-  * A tokenizer's attention_mask (batch, seq), 1 = real token, 0 = padding, goes through
-    ``padding_mask(attention_mask)`` or ``MultiHeadAttention(...)(x, attention_mask=...)``. This is
-    the opposite of PyTorch's ``key_padding_mask`` (True = ignore): pass ``~key_padding_mask``.
-
 Two paths, same maths:
   * Teaching reference: ``need_weights=True`` (the default) is built from plain Tensor ops, so
-    autograd derives its backward: the scaling, Q @ K^T and weights @ V are Tensor ops and the
-    masked softmax is one op recorded with ``apply_op`` under the existing "softmax" rule, whose
-    backward s * (g - sum(g * s)) is also exact for masked entries (s = 0 there, no gradient).
-    Read this path first; it also returns the (..., seq_q, seq_k) weights.
+    autograd derives its backward: the scaling, Q @ K^T, adding an additive mask and weights @ V
+    are Tensor ops and the masked softmax is one op recorded with ``apply_op`` under the existing
+    "softmax" rule, whose backward s * (g - sum(g * s)) is also exact for masked entries (s = 0
+    there, no gradient). Read this path first; it also returns the (..., seq_q, seq_k) weights.
   * Fast path: ``need_weights=False`` (what MultiHeadAttention uses) computes the same output as
     one op, "scaled_dot_product_attention": ``_fused_attention`` forward, ``AttentionBackward``
     backward, its gradients derived by hand from the reference path's (see its docstring). Why a
@@ -67,56 +76,72 @@ def _as_float_tensor(x, name: str) -> Tensor:
     return x
 
 
-def _mask_array(mask, what: str = "attention mask") -> np.ndarray:
-    """A 1/0 or bool mask -> bool array; refuses other values (e.g. additive -inf masks) and
-    ragged nested lists."""
+_MASK_FORMS = (
+    "Allowed: a keep-mask (bool, or numbers that are all 0/1: 1 = attend, 0 = blocked) or an additive "
+    "float mask (values <= 0: 0 = attend, -inf = blocked, e.g. -1e9 = almost blocked)."
+)
+
+
+def _mask_input(mask, what: str) -> np.ndarray:
+    """A mask (Tensor, array or nested list) as an array; ragged nested lists get a padding hint."""
     if isinstance(mask, Tensor):
-        arr = mask.data
-    else:
+        return mask.data
+    try:
+        arr = np.asarray(mask)
+    except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
+        arr = np.empty(0, dtype=object)
+    if arr.dtype == object:
         try:
-            arr = np.asarray(mask)
-        except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
-            arr = np.empty(0, dtype=object)
-        if arr.dtype == object:
-            try:
-                shown = [len(row) for row in mask]
-                lengths = f"of lengths {shown[:8]}" + (" ..." if len(shown) > 8 else "")
-            except TypeError:
-                lengths = "of unequal lengths"
-            raise ValueError(
-                f"{what} must be rectangular (every row the same length), got rows {lengths}. "
-                "Hint: pad the sequences to one length first; tokenizer.encode_batch(texts) returns "
-                "input_ids and an attention_mask of shape (batch, seq) with 0 for padding."
-            )
+            shown = [len(row) for row in mask]
+            lengths = f"of lengths {shown[:8]}" + (" ..." if len(shown) > 8 else "")
+        except TypeError:
+            lengths = "of unequal lengths"
+        raise ValueError(
+            f"{what} must be rectangular (every row the same length), got rows {lengths}. "
+            "Hint: pad the sequences to one length first; tokenizer.encode_batch(texts) returns "
+            "input_ids and an attention_mask of shape (batch, seq) with 0 for padding."
+        )
+    return arr
+
+
+_TOKENIZER_MASK_HINT = "a tokenizer's attention_mask holds 1 (real token) and 0 (padding); an additive pattern over the scores goes in mask=."
+
+
+def _keep_mask(mask, what: str, hint: str = _TOKENIZER_MASK_HINT) -> np.ndarray:
+    """A keep-mask (bool, or 0/1 numbers: 1 = attend / real token) -> bool array."""
+    arr = _mask_input(mask, what)
     if arr.dtype.kind == "b":
         return arr
     if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{what} must be bool or 0/1 numbers, got dtype {arr.dtype}.")
-    bad = arr[(arr != 0) & (arr != 1)]
+        raise TypeError(f"{what} must be bool or 0/1 numbers, got dtype {arr.dtype}. {_MASK_FORMS}")
+    bad = np.unique(arr[(arr != 0) & (arr != 1)])
     if bad.size:
-        raise ValueError(
-            f"{what} values must be 1/True (attend) or 0/False (blocked), got {bad.reshape(-1)[:3].tolist()}. "
-            "Hint: additive masks (0 / -inf) are not supported; convert with mask = (additive == 0)."
-        )
+        raise ValueError(f"{what} values must be 1/True (attend) or 0/False (blocked), got {bad[:3].tolist()}. Hint: {hint}")
     return arr != 0
 
 
-def _pattern_mask(mask, what: str, scores_shape: str) -> np.ndarray:
-    """A ``mask=`` over scores of shape ``scores_shape`` -> bool array. A 2-D one must be bool:
-    0/1 numbers of shape (batch, seq) are a tokenizer's attention_mask, which would broadcast as
-    (seq_q, seq_k) whenever batch == seq and give a wrong answer without any error."""
-    allowed = _mask_array(mask, what)
-    dtype = mask.dtype if isinstance(mask, Tensor) else np.asarray(mask).dtype
-    if allowed.ndim == 2 and dtype.kind != "b":
-        raise ValueError(
-            f"{what} of shape {allowed.shape} holds 0/1 numbers ({dtype}), which is ambiguous: a 2-D mask means "
-            "(seq_q, seq_k), but a tokenizer's attention_mask (batch, seq) looks the same. "
-            f"Allowed for scores {scores_shape}: bool (seq_q, seq_k) like causal_mask(seq); bool or 0/1 "
-            "(batch, 1, 1, seq_k) like padding_mask(attention_mask), (batch, seq_q, seq_k) or (batch, heads, seq_q, seq_k). "
-            "Hint: a tokenizer mask goes through padding_mask(attention_mask) (or MultiHeadAttention's "
-            "attention_mask=); a (seq_q, seq_k) pattern as bools: np.asarray(m, dtype=bool)."
-        )
-    return allowed
+def _mask_parts(mask, what: str) -> tuple:
+    """A ``mask=`` pattern -> (allowed, bias): ``allowed`` bool (False = blocked), ``bias`` None or
+    the float values an additive mask adds to the scores (0 where blocked). See the module
+    docstring for how the values decide between a keep-mask and an additive mask."""
+    arr = _mask_input(mask, what)
+    if arr.dtype.kind != "f":
+        return _keep_mask(arr, what, "an additive mask is floats, e.g. np.where(keep, 0.0, -np.inf)."), None
+    if np.isnan(arr).any():
+        raise ValueError(f"{what} holds NaN. {_MASK_FORMS} Hint: build the mask with np.where(keep, 0.0, -np.inf).")
+    if ((arr == 0) | (arr == 1)).all():
+        return arr != 0, None  # a keep-mask of 0/1 floats, as upstream TinyTorch writes them
+    if (arr <= 0).all():
+        allowed = arr > -np.inf
+        bias = np.where(allowed, arr, 0.0)
+        return allowed, (bias if bias.any() else None)
+    odd = np.unique(arr[(arr > 0) & (arr != 1)])  # fits neither form; else it is 1s mixed with negatives
+    shown = odd[:3].tolist() if odd.size else [1.0, float(arr.min())]
+    raise ValueError(
+        f"{what} is neither a keep-mask nor an additive mask: it holds {shown} "
+        f"(values between {arr.min()} and {arr.max()}). {_MASK_FORMS} Hint: bools or 0/1 for a keep-mask, "
+        "np.where(keep, 0.0, -np.inf) for an additive one; 1s and negatives cannot be mixed."
+    )
 
 
 def _check_mask_shape(allowed: np.ndarray, expected: tuple, what: str) -> None:
@@ -129,7 +154,8 @@ def _check_mask_shape(allowed: np.ndarray, expected: tuple, what: str) -> None:
         raise ValueError(
             f"{what} of shape {allowed.shape} does not broadcast to the scores' shape {expected} "
             f"(expected (..., seq_q, seq_k) = (..., {expected[-2]}, {expected[-1]})). "
-            "Hint: causal_mask(seq) gives (seq, seq); padding_mask(attention_mask) gives (batch, 1, 1, seq)."
+            "Hint: causal_mask(seq) gives (seq, seq); padding_mask(attention_mask) gives (batch, 1, 1, seq); "
+            "a tokenizer's (batch, seq) attention_mask goes through padding_mask(...) or MultiHeadAttention's attention_mask=."
         )
 
 
@@ -224,11 +250,12 @@ def _scratch(size: int, dtype) -> np.ndarray:
     return buffer[:size]
 
 
-def _fused_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, allowed, scale: float, keep: bool):
-    """softmax(q k^T * scale restricted to ``allowed``) v, one block of query rows at a time.
+def _fused_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, allowed, scale: float, keep: bool, bias=None):
+    """softmax(q k^T * scale + bias restricted to ``allowed``) v, one block of query rows at a time.
 
     q (..., seq_q, d), k (..., seq_k, d), v (..., seq_k, d_v) with equal leading dims and dtype;
-    allowed None or bool broadcastable to (..., seq_q, seq_k). Returns (out, qs, blocks):
+    allowed None or bool and bias None or float, broadcastable to (..., seq_q, seq_k) (an additive
+    mask's finite values; it is a constant, so the backward is the same). Returns (out, qs, blocks):
     out (..., seq_q, d_v); if ``keep`` (for the backward) qs = q * scale and one
     (r0, r1, k0, k1, e, inv_total) per block: the softmax weights of query rows r0:r1 over keys
     k0:k1 are e * inv_total, every other key has weight 0 (else qs is None, blocks empty).
@@ -240,6 +267,8 @@ def _fused_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, allowed, scale
         # A view with full (seq_q, seq_k) trailing dims, so rows can be sliced (padding masks
         # have a query dim of 1); leading dims stay as given and broadcast later.
         allowed = np.broadcast_to(allowed, allowed.shape[:-2] + (seq_q, seq_k))
+    if bias is not None:
+        bias = np.broadcast_to(bias, bias.shape[:-2] + (seq_q, seq_k))
     plan = _block_plan(seq_q, seq_k, allowed)
     sizes = [math.prod(lead) * (r1 - r0) * (k1 - k0) for r0, r1, k0, k1 in plan]
     # What the backward needs (qs and every block's weights) gets fresh memory, in one piece.
@@ -262,6 +291,8 @@ def _fused_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, allowed, scale
             arena.used = weights_start
         e = arena.take(lead + (r1 - r0, k1 - k0))
         np.matmul(qs[..., r0:r1, :], np.swapaxes(k[..., k0:k1, :], -1, -2), out=e)
+        if bias is not None:
+            e += bias[..., r0:r1, k0:k1]
         if allowed is not None:
             blocked = ~allowed[..., r0:r1, k0:k1]
             # Mask only from the first column with a blocked entry (for a causal mask, the
@@ -326,11 +357,15 @@ def scaled_dot_product_attention(Q, K, V, mask=None, need_weights: bool = True):
         Q: (..., seq_q, d_k) float queries.
         K: (..., seq_k, d_k) float keys.
         V: (..., seq_k, d_v) float values. Leading (batch, head) dims broadcast.
-        mask: None, or 1/True (attend) / 0/False (blocked) values broadcastable to
-            (..., seq_q, seq_k); e.g. ``causal_mask(seq)`` of shape (seq, seq) broadcasts over
-            batch and heads, ``padding_mask(attention_mask)`` of shape (batch, 1, 1, seq_k)
-            over heads and queries. A 2-D mask is (seq_q, seq_k) and must be bool; a
-            tokenizer's (batch, seq) 0/1 attention_mask is refused (wrap it in padding_mask).
+        mask: None, or a pattern broadcastable to (..., seq_q, seq_k), like PyTorch's
+            attn_mask; e.g. ``causal_mask(seq)`` of shape (seq, seq) broadcasts over batch and
+            heads, ``padding_mask(attention_mask)`` of shape (batch, 1, 1, seq_k) over heads and
+            queries. A 2-D mask is always (seq_q, seq_k). Read by its values:
+              keep-mask: bool, or numbers all 0/1 (1 = attend, 0 = blocked; a float mask of
+                only zeros blocks everything);
+              additive: floats <= 0 with some negative (0 = attend, -inf = blocked, finite
+                negatives such as -1e9 are added to the scores as they are).
+            A tokenizer's (batch, seq) attention_mask goes through padding_mask(attention_mask).
         need_weights: True (default): the teaching reference path, plain Tensor ops, returns
             the weights. False: returns (output, None) and, when Q, K and V share their leading
             dims and dtype, computes the output as one fused, blocked op (faster; no
@@ -342,7 +377,8 @@ def scaled_dot_product_attention(Q, K, V, mask=None, need_weights: bool = True):
         seq_k = 0 the weights are empty and the output is zeros, on both paths).
 
     Raises:
-        ValueError: shapes that do not fit together, d_k = 0, or a mask as described above.
+        ValueError: shapes that do not fit together, d_k = 0, or mask values that are neither
+            form (the message lists them).
         TypeError: integer inputs, or need_weights not True/False.
     """
     Q, K, V = _as_float_tensor(Q, "Q"), _as_float_tensor(K, "K"), _as_float_tensor(V, "V")
@@ -377,19 +413,28 @@ def scaled_dot_product_attention(Q, K, V, mask=None, need_weights: bool = True):
     need_weights = check_bool("need_weights", need_weights, "scaled_dot_product_attention")
 
     scale = 1.0 / math.sqrt(Q.shape[-1])
-    allowed = None
+    allowed = bias = None
     if mask is not None:
-        expected = tuple(lead) + (Q.shape[-2], K.shape[-2])
-        allowed = _pattern_mask(mask, "attention mask", str(expected))
-        _check_mask_shape(allowed, expected, "attention mask")
+        allowed, bias = _mask_parts(mask, "attention mask")
+        _check_mask_shape(allowed, tuple(lead) + (Q.shape[-2], K.shape[-2]), "attention mask")
+    return _attend(Q, K, V, allowed, bias, scale, need_weights)
+
+
+def _attend(Q: Tensor, K: Tensor, V: Tensor, allowed, bias, scale: float, need_weights: bool):
+    """Attention of checked inputs; allowed / bias as ``_mask_parts`` returns them."""
+    if allowed is not None and allowed.all():
+        allowed = None  # nothing blocked (e.g. an additive mask of finite values only)
     if not need_weights and Q.shape[:-2] == K.shape[:-2] == V.shape[:-2] and Q.dtype == K.dtype == V.dtype:
         # Contiguous copies of (possibly transposed) head views: each block then reads whole rows.
         q, k, v = (np.ascontiguousarray(t.data) for t in (Q, K, V))
         keep = is_grad_enabled() and (Q.requires_grad or K.requires_grad or V.requires_grad)
-        out, qs, blocks = _fused_attention(q, k, v, allowed, scale, keep)
+        out, qs, blocks = _fused_attention(q, k, v, allowed, scale, keep, bias)
         return apply_op("scaled_dot_product_attention", out, (Q, K, V), qs=qs, scale=scale, out=out, blocks=blocks), None
     # Scaling Q (seq x d) instead of the scores (seq x seq): same maths, a smaller array.
-    weights = _masked_softmax((Q * scale) @ K.transpose(-2, -1), allowed)
+    scores = (Q * scale) @ K.transpose(-2, -1)
+    if bias is not None:
+        scores = scores + Tensor._wrap(bias.astype(scores.dtype))  # an additive mask: a constant
+    weights = _masked_softmax(scores, allowed)
     return weights @ V, (weights if need_weights else None)
 
 
@@ -400,9 +445,9 @@ def causal_mask(seq_len: int) -> Tensor:
 
 
 def padding_mask(attention_mask) -> Tensor:
-    """(batch, seq) 1 = real token / 0 = padding (a tokenizer's attention_mask)
+    """(batch, seq) 1 = real token / 0 = padding (a tokenizer's attention_mask; bool or 0/1 numbers)
     -> (batch, 1, 1, seq) bool Tensor that blocks padded keys for every head and query."""
-    arr = _mask_array(attention_mask, "padding_mask attention_mask")
+    arr = _keep_mask(attention_mask, "padding_mask attention_mask")
     if arr.ndim != 2:
         raise ValueError(
             f"padding_mask expects an attention_mask of shape (batch, seq), got {arr.shape}. "
@@ -412,20 +457,24 @@ def padding_mask(attention_mask) -> Tensor:
 
 
 def combine_masks(*masks) -> Tensor:
-    """Elementwise AND of 1/0 or bool masks (broadcast), e.g. combine_masks(causal, padding).
-    Each is a ``mask=`` pattern, so a 2-D one must be bool (wrap a tokenizer's attention_mask in
-    padding_mask first)."""
+    """All of ``masks`` (each a ``mask=`` pattern) as one, broadcast: e.g.
+    combine_masks(causal_mask(seq), padding_mask(am)) -> (batch, 1, seq, seq). Keep-masks are
+    ANDed into a bool Tensor; if any mask is additive, the result is an additive float mask
+    (the finite values summed, -inf where some mask blocks)."""
     if not masks:
         raise ValueError("combine_masks needs at least one mask.")
-    arrays = [_pattern_mask(m, "combine_masks mask", "(..., seq_q, seq_k)") for m in masks]
+    parts = [_mask_parts(m, "combine_masks mask") for m in masks]
     try:
-        out = np.logical_and.reduce(np.broadcast_arrays(*arrays))
+        allowed = np.logical_and.reduce(np.broadcast_arrays(*(a for a, _ in parts)))
     except ValueError:
         raise ValueError(
-            f"combine_masks: mask shapes {[a.shape for a in arrays]} do not broadcast. "
+            f"combine_masks: mask shapes {[a.shape for a, _ in parts]} do not broadcast. "
             "Hint: (seq, seq) and (batch, 1, 1, seq) combine to (batch, 1, seq, seq)."
         ) from None
-    return Tensor(np.asarray(out, dtype=bool))
+    biases = [b for _, b in parts if b is not None]
+    if not biases:
+        return Tensor(np.asarray(allowed, dtype=bool))
+    return Tensor(np.where(allowed, sum(biases), -np.inf), dtype=np.float64)
 
 
 class MultiHeadAttention(Module):
@@ -445,9 +494,11 @@ class MultiHeadAttention(Module):
         forward(x, mask=None, attention_mask=None):
             (batch, seq, embed_dim) float32 -> (batch, seq, embed_dim) float32
             (also (seq, embed_dim) -> (seq, embed_dim)).
-        mask: pattern over the scores, 1/True = attend, 0/False = blocked: bool (seq, seq)
-            (e.g. causal_mask), (batch, seq, seq), (batch, heads or 1, seq, seq) or
-            (batch, 1, 1, seq) (padding_mask). A 2-D mask is (seq_q, seq_k) and must be bool.
+        mask: pattern over the scores (PyTorch's attn_mask): (seq, seq) (e.g. causal_mask),
+            (batch, seq, seq) (the same for every head), (batch, heads or 1, seq, seq) or
+            (batch, 1, 1, seq) (padding_mask). A keep-mask (bool or all-0/1 numbers, 1 = attend)
+            or an additive float mask (0 = attend, -inf = blocked), as for
+            scaled_dot_product_attention. A 2-D mask is always (seq_q, seq_k).
         attention_mask: a tokenizer's mask of shape (batch, seq) (or (seq,) for unbatched x),
             1/True = real token, 0/False = padding, e.g. ``encode_batch(texts).attention_mask``
             (HuggingFace convention); padded keys are blocked for every head and query. Opposite
@@ -489,15 +540,14 @@ class MultiHeadAttention(Module):
             )
         *lead, seq = x.shape[:-1]
         scores = tuple(lead) + (self.num_heads, seq, seq)
+        allowed = bias = None
         if mask is not None:
-            what = "MultiHeadAttention mask"
-            m = _pattern_mask(mask, what, str(scores))
-            if x.ndim == 3 and m.ndim == 3:
-                m = m[:, None]  # (batch, seq, seq): the same mask for every head
-            _check_mask_shape(m, scores, what)
-            mask = m
+            allowed, bias = _mask_parts(mask, "MultiHeadAttention mask")
+            if x.ndim == 3 and allowed.ndim == 3:  # (batch, seq, seq): the same mask for every head
+                allowed, bias = allowed[:, None], (None if bias is None else bias[:, None])
+            _check_mask_shape(allowed, scores, "MultiHeadAttention mask")
         if attention_mask is not None:
-            keys = _mask_array(attention_mask, "MultiHeadAttention attention_mask")
+            keys = _keep_mask(attention_mask, "MultiHeadAttention attention_mask")
             if keys.shape != x.shape[:-1]:
                 raise ValueError(
                     f"MultiHeadAttention attention_mask must have shape {x.shape[:-1]} "
@@ -506,9 +556,9 @@ class MultiHeadAttention(Module):
                     "a (seq_q, seq_k) or (batch, 1, 1, seq) pattern goes in mask=."
                 )
             keys = keys[..., None, None, :]  # (batch, 1, 1, seq): every head and query
-            mask = keys if mask is None else np.logical_and(mask, keys)
+            allowed = keys if allowed is None else np.logical_and(allowed, keys)
         q, k, v = self._split_heads(self.q_proj(x)), self._split_heads(self.k_proj(x)), self._split_heads(self.v_proj(x))
-        attended, _ = scaled_dot_product_attention(q, k, v, mask, need_weights=False)
+        attended, _ = _attend(q, k, v, allowed, bias, 1.0 / math.sqrt(self.head_dim), False)
         merged = attended.transpose(-3, -2).reshape(*lead, seq, self.embed_dim)
         return self.out_proj(merged)
 

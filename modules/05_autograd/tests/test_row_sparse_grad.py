@@ -97,6 +97,10 @@ def test_row_sparse_grad_scales_and_converts_like_an_array():
         np.testing.assert_array_equal(scaled.to_dense(), dense * 0.5)
     with pytest.raises(TypeError, match=r"multiplied by a number, got ndarray\. Hint: use grad\.to_dense\(\)"):
         grad * np.ones((4, 2))
+    snapshot = grad.copy()
+    snapshot.values[0] = 0.0  # writable and independent
+    np.testing.assert_array_equal(grad.to_dense(), dense)
+    assert isinstance(snapshot, RowSparseGrad) and snapshot.values.flags.writeable
 
 
 def test_backward_rejects_a_non_numeric_grad():
