@@ -10,6 +10,11 @@
 #   (e) an 11 test, then a library, with a dep they never import -> unused-dep failure + buildozer fix
 #   (f) an 11 test calling pytest.importorskip("tinytorch.core.attention") -> fails like an import
 #   (g) tools/ci/every_test_checked.sh passes on the tree, fails once a plain py_test is added
+#   (h)-(n) issue 12's classes: layering on reach (re-exporting library, alias), a provides: tag,
+#       mock.patch strings, names a dep does not own, conftest.py in data, a plain py_test, a utf-7
+#       cookie, relative imports above the top, a filegroup dep, an alias named as written, visibility
+#   (o)-(q) the run-time guard: path tricks and computed imports fail the test (also without a
+#       sandbox), a plain py_test is refused, legitimate fallbacks / BOM / latin-1 pass
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -499,6 +504,13 @@ has "$plain" "//tests/e2e_run:plain_test has no import manifest" && has "$plain"
 expect "(o) a plain py_test is refused at run time" $? "$scratch/o.log"
 grep -q "//tests/e2e_run:ok_test .*PASSED" "$scratch/o.log"
 expect "(p) fallback and version-guarded imports, __main__, a BOM and a latin-1 cookie build and pass" $? "$scratch/o.log"
+# (q) the guard does not rest on linux-sandbox: the same refusals without any sandbox.
+(cd "$ws" && bazel --output_base="$scratch/ob" test --config=ci --curses=no --strategy=TestRunner=processwrapper-sandbox \
+  //tests/e2e_run:tricks_test) >"$scratch/q.log" 2>&1
+cat "$tricks" >>"$scratch/q.log" 2>/dev/null
+grep -q "processwrapper-sandbox" "$scratch/q.log" && has "$tricks" "3 refusal(s)" \
+  && has "$tricks" 'import of "tinytorch.core.tensor"'
+expect "(q) under processwrapper-sandbox the run-time guard refuses the same tricks" $? "$scratch/q.log"
 rm -rf "$ws/tests/e2e_run"
 
 echo "strict-deps e2e: $passed passed, $failed failed"
