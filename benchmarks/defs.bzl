@@ -1,9 +1,8 @@
 """benchmark_binary: a py_binary whose imports get tinytorch's strict-deps check.
 
-tinytorch_library's check target carries no tags, so a library depending on the benchmark-only
-@pypi_torch would make `bazel build //...` fetch PyTorch. Here the library, its check and the
-binary all take the same `tags`: with tags = ["manual"] none of them is part of //..., and
-`bazel run //benchmarks:NAME` builds the check before running.
+A library depending on the benchmark-only @pypi_torch would make `bazel build //...` fetch PyTorch.
+Here the library, its check and the binary all take the same `tags`: with tags = ["manual"] none
+of them is part of //..., and `bazel run //benchmarks:NAME` builds the check before running.
 """
 
 load("//tools/build_defs:defs.bzl", "library_import_check")

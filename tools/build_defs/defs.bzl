@@ -2,6 +2,7 @@
 
     tinytorch_library(name, srcs, deps)  py_library + strict import check, layered visibility
     tinytorch_test(name, srcs, deps)     py_test that runs pytest on srcs + strict import check
+    tinytorch_binary(name, srcs, deps)   py_binary gated by the import check of its library NAME_lib
 
 The check (tools/importcheck/check_imports.py) parses every source with `ast` and accepts an import
 only if the target's own srcs, one of its DIRECT deps, or the standard library provides it; and it
@@ -21,7 +22,7 @@ PYTEST = "@pypi//pytest"
 
 # What tools/testing/pytest_runner.py (the `main` of every test) imports: added to every test's deps
 # and never reported as unused, though the test's own sources need not import it.
-RUNNER_DEPS = [PYTEST]
+RUNNER_DEPS = [PYTEST, "@pypi//coverage"]
 
 RUNNER = "//tools/testing:pytest_runner.py"
 
@@ -297,11 +298,18 @@ _test_import_check = rule(
     doc = "Checks a test's own sources; its runfiles carry every check of its deps and the run-time guard's manifest.",
 )
 
+_IndexInfo = provider(
+    doc = "The entries of a module_index, for another module_index that includes it (`parts`).",
+    fields = {"entries": "list of `entry` JSON strings, in order"},
+)
+
 def _module_index_impl(ctx):
     entries = [lib[ImportsInfo].entry for lib in ctx.attr.libs]
+    for part in ctx.attr.parts:
+        entries += part[_IndexInfo].entries
     out = ctx.actions.declare_file(ctx.label.name + ".json")
     ctx.actions.write(out, "[\n" + ",\n".join(entries) + "\n]\n")
-    return [DefaultInfo(files = depset([out]))]
+    return [DefaultInfo(files = depset([out])), _IndexInfo(entries = entries)]
 
 def _provides_aspect_impl(target, ctx):
     entry = provided_entry(
@@ -317,8 +325,16 @@ _provides_aspect = aspect(implementation = _provides_aspect_impl)
 
 module_index = rule(
     implementation = _module_index_impl,
-    attrs = {"libs": attr.label_list(aspects = [_provides_aspect])},
-    doc = "JSON list of {label, modules, prefixes} for every registered library.",
+    attrs = {
+        "libs": attr.label_list(aspects = [_provides_aspect]),
+        "parts": attr.label_list(
+            providers = [_IndexInfo],
+            doc = "other module_index targets whose entries follow those of `libs` (the @pypi part, " +
+                  "//tools/build_defs:pypi_index, lives in another package so that loading //modules " +
+                  "needs no @pypi)",
+        ),
+    },
+    doc = "JSON list of {label, modules, prefixes} for every registered library (and those of `parts`).",
 )
 
 def _normalize(dep):
@@ -393,6 +409,42 @@ def tinytorch_test(name, srcs, deps = [], data = [], size = "small", args = [], 
         data = data + [":" + name + ".import_check"],
         args = args + ["$(rootpath %s)" % s for s in srcs],
         size = size,
+        python_version = "PY3",
+        srcs_version = "PY3",
+        **kwargs
+    )
+
+def tinytorch_binary(name, srcs, deps = [], main = None, data = [], **kwargs):
+    """A py_binary whose sources are the tinytorch_library NAME_lib, gated by its import check.
+
+    The binary cannot run before the imports of NAME_lib and of every library below it pass.
+    Tests of the binary's code depend on NAME_lib.
+
+    Args:
+      name: the py_binary; its library is NAME_lib, the check NAME_lib.import_check.
+      srcs: the sources, of the library (checked) and of the binary.
+      deps: what srcs import (strict deps, as for tinytorch_library).
+      main: as for py_binary (NAME.py in srcs unless given).
+      data: data of the binary; NAME_lib.import_check is added.
+      **kwargs: to the py_binary (visibility, args, env, ...); testonly and tags also to NAME_lib
+        and its check, imports only to NAME_lib.
+    """
+    lib = name + "_lib"
+    library_kwargs = {k: kwargs[k] for k in ("testonly", "tags") if k in kwargs}
+    if "imports" in kwargs:
+        library_kwargs["imports"] = kwargs.pop("imports")
+    tinytorch_library(
+        name = lib,
+        srcs = srcs,
+        deps = deps,
+        **library_kwargs
+    )
+    native.py_binary(
+        name = name,
+        srcs = srcs,
+        main = main,
+        deps = [":" + lib],
+        data = data + [":" + lib + ".import_check"],
         python_version = "PY3",
         srcs_version = "PY3",
         **kwargs

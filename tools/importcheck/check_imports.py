@@ -1688,6 +1688,8 @@ def format_report(label, violations):
         commands = ["'add deps %s'" % d for d in to_add] + ["'remove deps %s'" % d for d in to_remove]
         out.append("** You can use the following buildozer command:")
         out.append("buildozer %s %s" % (" ".join(commands), label))
+        package = label.split("//", 1)[-1].split(":", 1)[0]
+        out.append("** Or fix every target at once: ./bazelw run //tools:fix_deps -- //%s..." % (package + "/" if package else ""))
     return "\n".join(out)
 
 

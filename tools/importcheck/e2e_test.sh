@@ -417,6 +417,52 @@ bazel_build "$scratch/n.log" //modules/12_attention:attention; n=$?
 expect "(n) visibility on a module library is refused with the layering explanation" $? "$scratch/n.log"
 cp "$scratch/att.BUILD.orig" "$att"
 
+# (r) the other refusals of the macros and the aspect: `imports=` in a module folder, `main=` on a
+# tinytorch_test, and a hand-made target named like a test's import check.
+for p in e2e_imports e2e_main e2e_forged; do mkdir -p "$ws/modules/11_embeddings/$p"; done
+echo "X = 1" > "$ws/modules/11_embeddings/e2e_imports/x.py"
+cat > "$ws/modules/11_embeddings/e2e_imports/BUILD.bazel" <<'BZL'
+load("//tools/build_defs:defs.bzl", "tinytorch_library")
+
+tinytorch_library(
+    name = "x",
+    srcs = ["x.py"],
+    imports = ["."],
+)
+BZL
+echo "def test_x(): pass" > "$ws/modules/11_embeddings/e2e_main/test_x.py"
+cat > "$ws/modules/11_embeddings/e2e_main/BUILD.bazel" <<'BZL'
+load("//tools/build_defs:defs.bzl", "tinytorch_test")
+
+tinytorch_test(
+    name = "x_test",
+    srcs = ["test_x.py"],
+    main = "test_x.py",
+)
+BZL
+echo "def test_x(): pass" > "$ws/modules/11_embeddings/e2e_forged/test_x.py"
+echo "{}" > "$ws/modules/11_embeddings/e2e_forged/fake.json"
+cat > "$ws/modules/11_embeddings/e2e_forged/BUILD.bazel" <<'BZL'
+filegroup(
+    name = "x_test.import_check",
+    srcs = ["fake.json"],
+)
+
+py_test(
+    name = "x_test",
+    srcs = ["test_x.py"],
+    data = [":x_test.import_check"],
+    main = "test_x.py",
+)
+BZL
+bazel_build "$scratch/r.log" --keep_going //modules/11_embeddings/e2e_imports:all \
+  //modules/11_embeddings/e2e_main:all //modules/11_embeddings/e2e_forged:all; r=$?
+[ "$r" -ne 0 ] && has "$scratch/r.log" "do not set \`imports\`" \
+  && has "$scratch/r.log" "\`main\` is the pytest runner" \
+  && has "$scratch/r.log" "is not an import check made by tinytorch_test"
+expect "(r) imports= in a module, main= on a test and a forged NAME.import_check are refused" $? "$scratch/r.log"
+rm -rf "$ws/modules/11_embeddings/e2e_imports" "$ws/modules/11_embeddings/e2e_main" "$ws/modules/11_embeddings/e2e_forged"
+
 # (o) run time: what no static check can see fails the test, with the guard's message.
 mkdir -p "$ws/tests/e2e_run"
 cat > "$ws/tests/e2e_run/test_tricks.py" <<'PY'
