@@ -31,7 +31,14 @@ CONSUMERS = [
 ]
 
 def module_number(package):
-    """'modules/11_embeddings' (and any package below it) -> 11; None for packages outside modules/."""
+    """The module number of a package: 'modules/11_embeddings' (and any package below it) -> 11.
+
+    Args:
+      package: a package path, as native.package_name() gives it.
+
+    Returns:
+      The module's number, or None for packages outside modules/.
+    """
     parts = package.split("/")
     if len(parts) < 2 or parts[0] != "modules" or not parts[1][:2].isdigit():
         return None
@@ -46,12 +53,16 @@ def module_visibility(package):
         fail("module_visibility() is for packages under modules/, got " + package)
     return ["//modules:above_" + package.split("/")[1]]
 
-def module_package_groups():
-    """One package group per module: the packages allowed to depend on it."""
+def module_package_groups(name = "above"):
+    """One package group per module: the packages allowed to depend on it.
+
+    Args:
+      name: prefix of the package groups' names ("above_11_embeddings").
+    """
     for folder in MODULES:
         number = module_number("modules/" + folder)
         higher = ["//modules/%s/..." % f for f in MODULES if module_number("modules/" + f) > number]
         native.package_group(
-            name = "above_" + folder,
+            name = name + "_" + folder,
             packages = ["//modules"] + higher + CONSUMERS,
         )

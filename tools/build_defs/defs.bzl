@@ -84,6 +84,17 @@ def provided_entry(label, srcs, imports, tags, python = True, kind = ""):
 
     Only a third-party target (another repository, i.e. @pypi) may declare whole subtrees with a
     `provides:` tag; on a first-party target the tag is ignored, so it cannot make imports pass.
+
+    Args:
+      label: the target's Label.
+      srcs: its .py Files.
+      imports: its `imports` attribute (import roots relative to its package).
+      tags: its tags (`provides:NAME` counts for external targets only).
+      python: whether it is a Python target (False: a filegroup or other rule in deps).
+      kind: its rule class, for messages.
+
+    Returns:
+      The entry as a JSON string {label, modules, prefixes, external, python, kind}.
     """
     external = label.workspace_name != ""
     prefixes = [t[len("provides:"):] for t in tags if t.startswith("provides:")] if external else []
@@ -103,8 +114,11 @@ def provided_entry(label, srcs, imports, tags, python = True, kind = ""):
     ))
 
 def _direct_entries(label, deps, written):
-    """Entries of the direct deps; `written` (same order) names each as BUILD spells it, so an
-    `alias` is reported (and fixed by buildozer) under the label the user wrote."""
+    """Entries of the direct deps, each under the label written in BUILD.
+
+    `written` (same order as deps) names each dep as BUILD spells it, so an `alias` is reported
+    (and fixed by buildozer) under the label the user wrote.
+    """
     entries = []
     for i, d in enumerate(deps):
         if ImportsInfo not in d:
@@ -158,7 +172,7 @@ _CHECK_ATTRS = {
 
 _PY_KINDS = ["py_library", "py_test", "py_binary"]
 
-def _checked_by(data, srcs, kind):
+def _checked_by(data, srcs):
     """For a py_test/py_binary: does one of its data targets (a check rule of this file) check srcs?"""
     wanted = sorted([f.path for f in srcs])
     for d in data:
@@ -194,7 +208,7 @@ def _import_aspect_impl(target, ctx):
                 fail("%s: %s is not an import check made by tinytorch_test (//tools/build_defs:defs.bzl); " % (target.label, d.label) +
                      "a hand-written target of that name would let the test skip the strict-deps check. " +
                      "Fix: use tinytorch_test.")
-        if not _checked_by(data, own, rule.kind):
+        if not _checked_by(data, own):
             kind = "test" if rule.kind == "py_test" else "binary"
             stamp, _ = _run_check(
                 ctx,
@@ -350,6 +364,13 @@ def tinytorch_library(name, srcs, deps = [], visibility = None, **kwargs):
 
     In modules/NN_name, visibility is the module's layer (higher-numbered modules only) and cannot
     be set; elsewhere it defaults to private.
+
+    Args:
+      name: the library's name; its check is NAME.import_check.
+      srcs: the library's .py files.
+      deps: exactly what srcs import (strict deps, both ways).
+      visibility: only outside modules/ (a module library's visibility is its layer).
+      **kwargs: passed to py_library (testonly, tags, data, imports outside modules/).
     """
     in_module = module_number(native.package_name()) != None
     if in_module and visibility != None:
@@ -387,6 +408,15 @@ def tinytorch_test(name, srcs, deps = [], data = [], size = "small", args = [], 
     `deps` must list exactly what `srcs` import (RUNNER_DEPS, i.e. pytest, are added); the import
     check, and the checks of every library below, must pass before the test can run. At run time
     the interpreter's guard (tools/testing/guard.py) refuses what the build could not see.
+
+    Args:
+      name: the test's name; its check is NAME.import_check.
+      srcs: the test files pytest runs.
+      deps: exactly what srcs import (pytest and the runner's deps are added).
+      data: files the test reads (a .py file here is refused: it would never be checked).
+      size: Bazel's test size.
+      args: extra arguments for pytest, before the test files.
+      **kwargs: passed to py_test (env, tags, visibility, ...); `main` is refused.
     """
     if "main" in kwargs:
         fail("tinytorch_test(name = \"%s\"): `main` is the pytest runner (%s); list test files in srcs." % (name, RUNNER))

@@ -92,10 +92,20 @@ def _pypi_install_impl(rctx):
     rctx.report_progress("pip install --require-hashes -r %s" % rctx.attr.lock.name)
     res = rctx.execute(
         [
-            python, "-m", "pip", "install",
-            "--require-hashes", "--no-deps", "--only-binary=:all:",
-            "--no-compile", "--disable-pip-version-check", "--no-warn-script-location",
-            "--target", "_site", "-r", str(lock),
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--require-hashes",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--no-compile",
+            "--disable-pip-version-check",
+            "--no-warn-script-location",
+            "--target",
+            "_site",
+            "-r",
+            str(lock),
         ],
         timeout = 1200,
         quiet = True,
@@ -116,7 +126,7 @@ def _explain_pip_failure(output, lock):
                 "pip said:\n" + output)
     if "DO NOT MATCH THE HASHES" in output:
         # pip lists each offender as "    numpy==2.4.6 from file:///...whl#sha256=... (from -r ...):"
-        mismatched = [l.strip().split(" from ")[0] for l in lines if l.startswith("    ") and "==" in l and l.endswith(":")]
+        mismatched = [line.strip().split(" from ")[0] for line in lines if line.startswith("    ") and "==" in line and line.endswith(":")]
         return ("Hash check failed for %s: a downloaded wheel does not match the hash pinned in the lock.\n" % lock +
                 "  package: %s\n" % ", ".join(mismatched or ["(see pip output below)"]) +
                 "If the lock was edited by hand, restore it or re-lock: bazel run //:requirements.update\n\n" +
