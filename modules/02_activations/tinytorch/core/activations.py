@@ -21,7 +21,7 @@ from tinytorch.core.tensor import Tensor, record_op
 
 __all__ = ["Activation", "ReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax"]
 
-_GELU_C = np.sqrt(2.0 / np.pi)
+_GELU_C = math.sqrt(2.0 / math.pi)  # a Python float: a numpy float64 would promote float32 input
 _GELU_APPROXIMATIONS = ("none", "tanh")
 
 
@@ -100,7 +100,7 @@ class GELU(Activation):
         a = x.data
         dtype = a.dtype if a.dtype.kind == "f" else np.float32
         if self.approximate == "tanh":
-            out = 0.5 * a * (1.0 + np.tanh(_GELU_C * (a + 0.044715 * a**3)))
+            out = 0.5 * a * (1.0 + np.tanh(_GELU_C * (a + 0.044715 * (a * a * a))))  # a*a*a: float32 ** is slow
             return record_op("gelu", out.astype(dtype, copy=False), (x,), approximate="tanh")
         cdf = 0.5 * (1.0 + _erf(a.astype(np.float64) / math.sqrt(2.0)))  # Phi(x), in float64
         return record_op("gelu", (a * cdf).astype(dtype, copy=False), (x,), approximate="none", cdf=cdf)

@@ -757,9 +757,9 @@ class GELUBackward(Function):
     def backward(self, grad):
         a = self.inputs[0].data
         if self.approximate == "tanh":
-            c = np.sqrt(2.0 / np.pi)
-            t = np.tanh(c * (a + 0.044715 * a**3))
-            du = c * (1.0 + 3 * 0.044715 * a**2)
+            c = math.sqrt(2.0 / math.pi)  # Python floats keep float32 input in float32
+            t = np.tanh(c * (a + 0.044715 * (a * a * a)))
+            du = c * (1.0 + 3 * 0.044715 * (a * a))
             return (grad * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t**2) * du),)
         pdf = np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
         return (grad * (self.cdf + a * pdf),)
