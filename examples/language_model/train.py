@@ -35,8 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from examples import png_plot
-from examples.language_model import data
+from examples.language_model import data, plot
 from examples.language_model.model import POS_ENCODINGS, TinyLM
 import tinytorch.core.autograd  # noqa: F401  (importing it registers the engine behind backward())
 from tinytorch.core.losses import cross_entropy
@@ -297,16 +296,9 @@ def run(config: Config, log=None) -> Result:
     if config.out is not None:
         os.makedirs(config.out, exist_ok=True)
         png_path = os.path.join(config.out, "loss_curve.png")
-        png_plot.plot_lines(
-            [
-                png_plot.Series("train (batch)", list(range(1, len(step_losses) + 1)), step_losses, (66, 120, 200)),
-                png_plot.Series("validation", eval_steps, val_losses, (230, 120, 20)),
-            ],
-            png_path,
+        plot.save_loss_curve(
+            png_path, step_losses, eval_steps, val_losses, unigram,
             title=f"tiny_lm: {config.tokenizer}, {config.pos_encoding} positions, seed {config.seed}",
-            x_label="step",
-            y_label="loss (nats/token)",
-            guides=[("unigram baseline", unigram, (120, 120, 120))],
         )
         log(f"loss curve {png_path}")
     seconds = time.perf_counter() - start

@@ -42,7 +42,7 @@ def test_every_requirement_is_pinned_and_hashed():
         requirements_in = f.read()
     with open("requirements_lock.txt", encoding="utf-8") as f:
         lock = f.read()
-    assert requirement_names(requirements_in) == ["numpy", "pytest", "pip_tools", "coverage"]
+    assert requirement_names(requirements_in) == ["numpy", "pytest", "pip_tools", "coverage", "matplotlib"]
     assert unlocked(requirements_in, lock) == [], "re-lock with: ./bazelw run //:requirements.update"
 
 
