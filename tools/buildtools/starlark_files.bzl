@@ -42,6 +42,7 @@ STARLARK_FILES = {
     "tools/coverage/BUILD.bazel": "//tools/coverage:BUILD.bazel",
     "tools/graph/BUILD.bazel": "//tools/graph:BUILD.bazel",
     "tools/importcheck/BUILD.bazel": "//tools/importcheck:BUILD.bazel",
+    "tools/mutation/BUILD.bazel": "//tools/mutation:BUILD.bazel",
     "tools/python/BUILD.bazel": "//tools/python:BUILD.bazel",
     "tools/python/repositories.bzl": "//tools/python:repositories.bzl",
     "tools/testing/BUILD.bazel": "//tools/testing:BUILD.bazel",
