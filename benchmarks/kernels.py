@@ -1,4 +1,4 @@
-"""Kernel benchmarks: tinytorch against PyTorch 2.13 (CPU), side by side.
+"""Kernel benchmarks: tinytorch against PyTorch 2.13 (CPU), side by side, on both of tinytorch's paths.
 
     ./bazelw run //benchmarks:kernels                 # everything, 1 and 2 threads (a few minutes)
     ./bazelw run //benchmarks:kernels -- --quick      # fewer repeats
@@ -7,6 +7,11 @@
 Writes kernels.md (tables) and kernels.json (one record per row: kernel, workload, threads,
 ours_ms, torch_ms, ratio = ours/torch, max_abs_diff, plus torch_variant and bandwidth fields)
 under --out or <workspace>/out/benchmarks, and prints both paths at the end.
+
+Two tinytorch paths per row. "ours" is the accelerated path: every worker calls
+``tinytorch.core.acceleration.enable()`` first (the speed work of module 18); the targets apply to
+it. "reference" is the same call with acceleration switched off around it (the plain maths of
+modules 05, 11 and 12), timed in the same interleaved rounds and reported beside it.
 
 How it measures. One worker process per (thread count, PyTorch allocator): the thread count is
 fixed in the environment before numpy and torch load (OMP/OPENBLAS/MKL_NUM_THREADS, and
@@ -72,15 +77,29 @@ def max_diff(pairs) -> float:
     return max(float(np.max(np.abs(np.asarray(a, dtype=np.float64) - b.detach().numpy().astype(np.float64)))) for a, b in pairs)
 
 
+def on_reference_path(fn):
+    """fn, run with acceleration switched off (the reference path) and on again after."""
+    if fn is None:
+        return None
+
+    def run():
+        from tinytorch.core import acceleration
+
+        with acceleration.enabled(False):
+            return fn()
+
+    return run
+
+
 class Rows:
-    """Collects one record per benchmark row."""
+    """Collects one record per benchmark row: accelerated ("ours"), reference and PyTorch."""
 
     def __init__(self, threads, variant, repeats):
         self.threads, self.variant, self.repeats = threads, variant, repeats
         self.records = []
 
     def compare(self, kernel, workload, ours: Case, torch_case: Case, diff, bytes_moved=None):
-        cases = {"ours": ours, "torch": torch_case}
+        cases = {"ours": ours, "reference": Case(on_reference_path(ours.run), on_reference_path(ours.setup)), "torch": torch_case}
         if bytes_moved is not None:
             # The bound: np.copyto of the same bytes (half read, half written), timed in the same
             # rounds as both kernels, so a busy neighbour or a slow phase of the machine slows
@@ -96,7 +115,10 @@ class Rows:
             "ours_ms": round(stats["ours"].median_ms, 4),
             "torch_ms": round(stats["torch"].median_ms, 4),
             "ratio": round(stats["ours"].median_ms / stats["torch"].median_ms, 3),
+            "reference_ms": round(stats["reference"].median_ms, 4),
+            "reference_ratio": round(stats["reference"].median_ms / stats["torch"].median_ms, 3),
             "max_abs_diff": diff(),
+            "reference_max_abs_diff": on_reference_path(diff)(),
             "torch_variant": self.variant,
             "repeats": self.repeats,
         }
@@ -107,11 +129,13 @@ class Rows:
                 copy_gbps=round(bytes_moved / bound_ms / 1e6, 2),
                 bound_ms=round(bound_ms, 4),
                 ours_x_bound=round(record["ours_ms"] / bound_ms, 2),
+                reference_x_bound=round(record["reference_ms"] / bound_ms, 2),
                 torch_x_bound=round(record["torch_ms"] / bound_ms, 2),
             )
         self.records.append(record)
         print(f"  {kernel:45s} {workload:16s} t={self.threads} {self.variant:7s} ours {record['ours_ms']:9.3f} ms"
-              f"  torch {record['torch_ms']:9.3f} ms  ratio {record['ratio']:6.2f}  diff {record['max_abs_diff']:.2e}",
+              f"  reference {record['reference_ms']:9.3f} ms  torch {record['torch_ms']:9.3f} ms  ratio {record['ratio']:6.2f}"
+              f"  diff {record['max_abs_diff']:.2e}",
               file=sys.stderr, flush=True)
 
 
@@ -377,6 +401,9 @@ def load_average() -> str:
 def worker(args):
     import torch
 
+    from tinytorch.core import acceleration
+
+    acceleration.enable()  # "ours" is the accelerated path; Rows.compare times the reference beside it
     torch.set_num_threads(args.threads)
     load_at_start = load_average()
     bandwidth = copy_bandwidth_gbps()
@@ -455,12 +482,14 @@ def evaluate_targets(records):
             if row is None:
                 continue
             targets.append({"target": description, "workload": workload, "threads": threads, "ratio": row["ratio"],
-                            "ours_ms": row["ours_ms"], "torch_ms": row["torch_ms"], "limit": limit, "met": row["ratio"] <= limit})
+                            "ours_ms": row["ours_ms"], "torch_ms": row["torch_ms"], "limit": limit, "met": row["ratio"] <= limit,
+                            "reference_ms": row.get("reference_ms"), "reference_ratio": row.get("reference_ratio")})
     large_gather = index.get(("Embedding fwd", "large", 2, "default"))
     if large_gather is not None:
         targets.append({"target": "large gather within 1.5x of the copy-bandwidth bound", "workload": "large", "threads": 2,
                         "ratio": large_gather["ours_x_bound"], "ours_ms": large_gather["ours_ms"],
-                        "torch_ms": large_gather["torch_ms"], "limit": 1.5, "met": large_gather["ours_x_bound"] <= 1.5})
+                        "torch_ms": large_gather["torch_ms"], "limit": 1.5, "met": large_gather["ours_x_bound"] <= 1.5,
+                        "reference_ms": large_gather.get("reference_ms"), "reference_ratio": large_gather.get("reference_x_bound")})
     return targets
 
 
@@ -475,7 +504,9 @@ def write_report(results, args):
 
     main_table = markdown_table(records, [
         ("kernel", "kernel"), ("workload", "workload"), ("threads", "threads"), ("against", vs),
-        ("ours ms", "ours_ms"), ("torch ms", "torch_ms"), ("ratio ours/torch", "ratio"), ("max abs diff", "max_abs_diff"),
+        ("reference ms", "reference_ms"), ("accelerated ms", "ours_ms"), ("torch ms", "torch_ms"),
+        ("reference / torch", "reference_ratio"), ("accelerated / torch", "ratio"),
+        ("max abs diff (acc.)", "max_abs_diff"), ("max abs diff (ref.)", "reference_max_abs_diff"),
     ])
     bandwidth_rows = [r for r in records if "bytes_moved" in r]
     bandwidth_table = markdown_table(bandwidth_rows, [
@@ -485,8 +516,9 @@ def write_report(results, args):
         ("torch ms", "torch_ms"), ("torch GB/s", lambda r: r["bytes_moved"] / r["torch_ms"] / 1e6), ("torch / bound", "torch_x_bound"),
     ])
     target_table = markdown_table(targets, [
-        ("target", "target"), ("workload", "workload"), ("threads", "threads"), ("ours ms", "ours_ms"),
-        ("torch ms", "torch_ms"), ("measured", "ratio"), ("limit", "limit"), ("met", lambda t: "yes" if t["met"] else "NO"),
+        ("target", "target"), ("workload", "workload"), ("threads", "threads"), ("accelerated ms", "ours_ms"),
+        ("torch ms", "torch_ms"), ("measured (accelerated)", "ratio"), ("limit", "limit"), ("met", lambda t: "yes" if t["met"] else "NO"),
+        ("reference ms", "reference_ms"), ("reference measured", "reference_ratio"),
     ])
     memory_table = markdown_table(memory, [
         ("workload", "workload"), ("gradient", "mode"), ("peak MiB (tracemalloc)", "peak_mib"),
@@ -504,7 +536,9 @@ def write_report(results, args):
         "",
         f"Median of {args.repeats} interleaved runs per side, same process, same thread count. "
         f"numpy {env['numpy']}, Python {env['python']}, {env['cpu_count']} CPUs. "
-        "ratio = ours / torch (below 1: ours is faster). "
+        "ratio = ours / torch (below 1: ours is faster). \"accelerated\" (ours) is tinytorch with "
+        "`tinytorch.core.acceleration.enable()`, the path the targets apply to; \"reference\" is the same call with "
+        "acceleration off (the plain maths of modules 05/11/12), timed in the same rounds. "
         "`scaled_dot_product_attention` rows use need_weights=False (PyTorch returns no weights either); "
         "the need_weights=True rows also build and return the (seq, seq) weights.",
         "",

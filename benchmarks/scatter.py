@@ -5,7 +5,7 @@ The dense embedding gradient is a (vocab, dim) zero table into which the upstrea
 every token (tokens, dim) is added at its id's row (repeated ids add up). This times the
 candidates on the kernel benchmark's workloads, writes a Markdown table and JSON (path printed
 at the end) and checks each result against np.add.at (the definition). The library uses the
-winner, ``scatter_add_rows`` in tinytorch.core.autograd.
+winner, ``scatter_add_rows`` of module 18 (tinytorch.acceleration.rows, installed by acceleration.enable()).
 
 Every candidate allocates its own zero table, as the backward must: above ~32 MiB a fresh table
 costs page faults, so the "zero table" row (np.zeros plus one write per 4 KiB page) is the floor
@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from report import copy_bandwidth_gbps, markdown_table, output_dir, write_json
-from tinytorch.core.autograd import gather_rows, scatter_add_rows
+from tinytorch.acceleration.rows import gather_rows, scatter_add_rows
 from tinytorch.core.parallel import set_num_threads
 from timing import Case, side_by_side
 

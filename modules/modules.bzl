@@ -20,6 +20,7 @@ MODULES = {
     "11_embeddings": ["embedding_core", "embeddings"],
     "12_attention": ["attention"],
     "13_transformers": ["transformer", "nn"],
+    "18_acceleration": ["acceleration"],
 }
 
 # Packages outside modules/ that may use every module (they sit above the whole stack).

@@ -21,6 +21,7 @@ STARLARK_FILES = {
     "modules/11_embeddings/BUILD.bazel": "//modules/11_embeddings:BUILD.bazel",
     "modules/12_attention/BUILD.bazel": "//modules/12_attention:BUILD.bazel",
     "modules/13_transformers/BUILD.bazel": "//modules/13_transformers:BUILD.bazel",
+    "modules/18_acceleration/BUILD.bazel": "//modules/18_acceleration:BUILD.bazel",
     "modules/BUILD.bazel": "//modules:BUILD.bazel",
     "modules/modules.bzl": "//modules:modules.bzl",
     "tests/audit/BUILD.bazel": "//tests/audit:BUILD.bazel",

@@ -17,10 +17,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The layers, bottom to top: the spine 01 -> 05 -> 10 -> 11 -> 12 with the helper modules
 # (02-04 between tensor and autograd, 06 between autograd and tokenization) in between.
-SPINE = ["01_tensor", "05_autograd", "10_tokenization", "11_embeddings", "12_attention", "13_transformers"]
+SPINE = ["01_tensor", "05_autograd", "10_tokenization", "11_embeddings", "12_attention", "13_transformers", "18_acceleration"]
 LAYERS = ["01_tensor", "02_activations", "03_layers", "04_losses", "05_autograd",
           "06_optimizers", "08_dataloader", "10_tokenization", "11_embeddings", "12_attention",
-          "13_transformers"]
+          "13_transformers", "18_acceleration"]
 
 
 def read(name):

@@ -217,7 +217,8 @@ def test_requires_grad_on_explicit_int_or_bool_rejected():
 
 @pytest.mark.parametrize("flag", ["no", 1, None, np.float32(1.0)])
 def test_requires_grad_must_be_bool(flag):
-    with pytest.raises(TypeError, match=rf"requires_grad must be True or False, got {re.escape(repr(flag))}\. Hint"):
+    # The facts a message must carry: the name, the allowed values, the offending value, a hint.
+    with pytest.raises(TypeError, match=rf"requires_grad must be True or False, got .*{re.escape(repr(flag))}.*Hint"):
         Tensor([1.0], requires_grad=flag)
     t = Tensor([1.0])
     with pytest.raises(TypeError, match=r"requires_grad must be True or False"):
@@ -359,7 +360,7 @@ def test_sum_mean_max_values():
 @pytest.mark.parametrize("op", ["sum", "mean", "max"])
 @pytest.mark.parametrize("flag", ["yes", 1, None])
 def test_reduction_keepdims_must_be_bool(op, flag):
-    with pytest.raises(TypeError, match=rf"{op}\(keepdims=\.\.\.\) must be True or False, got {re.escape(repr(flag))}"):
+    with pytest.raises(TypeError, match=rf"{op}\(keepdims=\.\.\.\) must be True or False, got .*{re.escape(repr(flag))}.*Hint"):
         getattr(Tensor(np.ones((2, 3))), op)(axis=1, keepdims=flag)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinytorch.core.autograd as autograd
-from tinytorch.core.autograd import Function, apply_op, backward_registry, enable_autograd, is_autograd_enabled, register_backward
+from tinytorch.core.autograd import Function, apply_op, backward_registry, enable_autograd, is_autograd_enabled, reference_engine, register_backward
 from tinytorch.core.tensor import Tensor, autograd_engine, no_grad, register_autograd_engine
 
 RNG = np.random.default_rng(0)
@@ -318,7 +318,8 @@ def test_grad_fn_names():
         "AddBackward": x + 1, "SubBackward": x - 1, "MulBackward": x * 2, "DivBackward": x / 2, "NegBackward": -x,
         "PowBackward": x**2, "MatmulBackward": x @ np.ones((3, 2)), "SumBackward": x.sum(), "MeanBackward": x.mean(),
         "MaxBackward": x.max(), "ExpBackward": x.exp(), "LogBackward": x.log(), "SqrtBackward": x.sqrt(),
-        "ReshapeBackward": x.reshape(6), "TransposeBackward": x.transpose(), "SliceBackward": x[:, 1],
+        "ReshapeBackward": x.reshape(6), "TransposeBackward": x.transpose(), "PermuteBackward": x.permute(1, 0),
+        "SliceBackward": x[:, 1],
         "EmbeddingBackward": x[np.array([0, 0])],
     }
     assert {name: type(t.grad_fn).__name__ for name, t in cases.items()} == {name: name for name in cases}
@@ -329,7 +330,7 @@ def test_registry_lists_every_op():
     names = set(backward_registry())
     assert {
         "add", "sub", "mul", "div", "neg", "pow", "pow_tensor", "matmul", "sum", "mean", "max", "exp", "log", "sqrt",
-        "reshape", "transpose", "slice", "embedding", "embedding_sparse", "relu", "sigmoid", "tanh", "gelu", "softmax",
+        "reshape", "transpose", "permute", "slice", "embedding", "embedding_sparse", "relu", "sigmoid", "tanh", "gelu", "softmax",
         "log_softmax", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     } <= names
     assert all(issubclass(cls, Function) for cls in backward_registry().values())
@@ -372,7 +373,8 @@ def test_enable_autograd_is_idempotent():
     previous = register_autograd_engine(None)
     try:
         assert not is_autograd_enabled()
-        assert enable_autograd() is engine and autograd_engine() is engine
+        # Nothing registered: the reference engine (module 18's disable() registers it the same way).
+        assert enable_autograd() is reference_engine() and autograd_engine() is reference_engine()
     finally:
         register_autograd_engine(previous)
 

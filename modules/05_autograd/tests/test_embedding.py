@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from tinytorch.core.autograd import EmbeddingBackward, embedding_lookup, gather_rows
-from tinytorch.core.parallel import set_num_threads
+from tinytorch.core.autograd import EmbeddingBackward, embedding_lookup
 from tinytorch.core.tensor import Tensor
 
 
@@ -98,43 +97,3 @@ def test_weight_must_be_2d_tensor():
         embedding_lookup(Tensor(np.ones(5), requires_grad=True), [0])
     with pytest.raises(ValueError, match=r"got ndarray of shape \(5, 3\)"):
         embedding_lookup(np.ones((5, 3)), [0])
-
-
-@pytest.mark.parametrize("threads", [1, 2, 3])
-@pytest.mark.parametrize("ids_shape", [(0,), (7,), (2, 2500), (3, 4, 500)])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_gather_rows_equals_fancy_indexing_on_any_thread_count(threads, ids_shape, dtype):
-    # (2, 2500) ids of 64-float32 rows make 1.2 MiB: above the 256 KiB grain, so 2-3 threads split it.
-    rng = np.random.default_rng(7)
-    weights = rng.standard_normal((3000, 64)).astype(dtype)
-    ids = rng.integers(0, 3000, size=ids_shape)
-    set_num_threads(threads)
-    try:
-        out = gather_rows(weights, ids)
-    finally:
-        set_num_threads(None)
-    assert out.shape == ids_shape + (64,) and out.dtype == dtype
-    np.testing.assert_array_equal(out, weights[ids])
-    assert not np.shares_memory(out, weights)
-
-
-def test_lookup_is_the_same_on_one_and_two_threads():
-    rng = np.random.default_rng(3)
-    w = Tensor(rng.standard_normal((5000, 128)).astype(np.float32), requires_grad=True)
-    ids = rng.integers(0, 5000, size=(8, 512))
-    results = []
-    for threads in (1, 2):
-        set_num_threads(threads)
-        try:
-            results.append(embedding_lookup(w, ids).data)
-        finally:
-            set_num_threads(None)
-    np.testing.assert_array_equal(results[0], results[1])
-    np.testing.assert_array_equal(results[1], w.data[ids])
-
-
-def test_gather_rows_refuses_ids_outside_the_table():
-    # mode="clip" inside would silently turn 7 into row 2: the range is checked first.
-    table = np.arange(6.0).reshape(3, 2)
-    with pytest.raises(ValueError, match=r"embedding ids \[7, -1\] are out of range for a table of 3 rows \(allowed: 0..2\)"):
-        gather_rows(table, np.array([0, 7, -1]))

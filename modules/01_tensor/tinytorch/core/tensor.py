@@ -43,6 +43,8 @@ import operator
 
 import numpy as np
 
+from tinytorch.core.checks import check_bool
+
 __all__ = [
     "Tensor",
     "record_op",
@@ -158,15 +160,6 @@ def _first_non_numeric(value):
     if isinstance(value, (Tensor, np.bool_)) or isinstance(value, numbers.Real):
         return None
     return (value,)
-
-
-def _check_bool(value, name: str) -> bool:
-    """``value`` as a bool; TypeError unless it is a real bool (truthy strings like 'no' are mistakes)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"{name} must be True or False, got {_short(value)}. Hint: pass a bool; strings like 'no' are truthy."
-        )
-    return bool(value)
 
 
 def _parse_dtype(dtype) -> np.dtype:
@@ -349,7 +342,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
-        requires_grad = _check_bool(requires_grad, "requires_grad")
+        requires_grad = check_bool("requires_grad", requires_grad)
         # A parameter must be floating point: integer data that is to require grad becomes float32.
         self.data = _to_array(data, dtype, int_dtype=np.float32 if requires_grad else np.int64)
         self._init_state()
@@ -376,7 +369,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        value = _check_bool(value, "requires_grad")
+        value = check_bool("requires_grad", value)
         if value and self.data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype {self.data.dtype}. "
@@ -615,7 +608,7 @@ class Tensor:
         Shapes: (d0, d1, d2), axis=1 -> (d0, d2); keepdims=True -> (d0, 1, d2); axis=None -> ().
         """
         axes = _normalize_axis(axis, self.ndim, "sum")
-        keepdims = _check_bool(keepdims, "sum(keepdims=...)")
+        keepdims = check_bool("sum(keepdims=...)", keepdims)
         out = np.sum(self.data, axis=axes, keepdims=keepdims)
         return record_op("sum", out, (self,), axis=axes, keepdims=keepdims)
 
@@ -625,7 +618,7 @@ class Tensor:
         Shapes: (d0, d1, d2), axis=1 -> (d0, d2); keepdims=True -> (d0, 1, d2); axis=None -> ().
         """
         axes = _normalize_axis(axis, self.ndim, "mean")
-        keepdims = _check_bool(keepdims, "mean(keepdims=...)")
+        keepdims = check_bool("mean(keepdims=...)", keepdims)
         out = np.mean(self.data, axis=axes, keepdims=keepdims)
         return record_op("mean", out, (self,), axis=axes, keepdims=keepdims)
 
@@ -635,7 +628,7 @@ class Tensor:
         Shapes: (d0, d1, d2), axis=1 -> (d0, d2); keepdims=True -> (d0, 1, d2); axis=None -> ().
         """
         axes = _normalize_axis(axis, self.ndim, "max")
-        keepdims = _check_bool(keepdims, "max(keepdims=...)")
+        keepdims = check_bool("max(keepdims=...)", keepdims)
         if self.size == 0:
             raise ValueError(f"max() of an empty tensor (shape {self.shape}) is undefined. Hint: check the input.")
         out = np.max(self.data, axis=axes, keepdims=keepdims)
@@ -689,9 +682,7 @@ class Tensor:
                 f"got {dims} for a tensor of shape {self.shape}. Hint: transpose(-2, -1) swaps the last two."
             )
         a, b = _normalize_axis(dims[0], self.ndim, "transpose")[0], _normalize_axis(dims[1], self.ndim, "transpose")[0]
-        perm = list(range(self.ndim))
-        perm[a], perm[b] = perm[b], perm[a]
-        return self.permute(*perm)
+        return record_op("transpose", np.swapaxes(self.data, a, b), (self,), dim0=a, dim1=b)
 
     def permute(self, *dims) -> "Tensor":
         """Reorders all dims: out.shape[i] == self.shape[dims[i]]."""
@@ -706,7 +697,7 @@ class Tensor:
                 f"permute{tuple(dims)} is not a permutation of the {self.ndim} dims of shape {self.shape}. "
                 f"Allowed: each of 0..{self.ndim - 1} exactly once. Hint: transpose(d0, d1) swaps two dims."
             ) from None
-        return record_op("transpose", np.transpose(self.data, perm), (self,), axes=perm)
+        return record_op("permute", np.transpose(self.data, perm), (self,), axes=perm)
 
     # --- indexing ---------------------------------------------------------------------------
     def __getitem__(self, index) -> "Tensor":

@@ -12,30 +12,10 @@ import numbers
 
 import numpy as np
 
+from tinytorch.core.checks import check_bool, check_positive_int
 from tinytorch.core.tensor import Tensor
 
 __all__ = ["Module", "Layer", "Linear", "Dropout", "make_rng", "check_positive_int", "check_bool"]
-
-
-def check_positive_int(name: str, value, owner: str) -> int:
-    """``value`` as an int; TypeError if it is not an integer, ValueError if it is < 1."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(
-            f"{owner} {name} must be a positive int, got {type(value).__name__} {value!r}. "
-            f"Hint: e.g. {name}=64."
-        )
-    if value < 1:
-        raise ValueError(f"{owner} {name} must be a positive int (>= 1), got {value!r}.")
-    return int(value)
-
-
-def check_bool(name: str, value, owner: str) -> bool:
-    """``value`` as a bool; TypeError for anything but True/False (a string like 'no' is truthy)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"{owner} {name} must be True or False, got {type(value).__name__} {value!r}. Hint: e.g. {name}=False."
-        )
-    return bool(value)
 
 
 def make_rng(seed=None, rng=None) -> np.random.Generator:

@@ -31,7 +31,8 @@ import numbers
 
 import numpy as np
 
-from tinytorch.core.parallel import run_in_chunks
+from tinytorch.core.checks import check_bool
+from tinytorch.core.kernels import kernel, register_kernel
 from tinytorch.core.tensor import Tensor, autograd_engine, record_op, register_autograd_engine
 
 __all__ = [
@@ -44,6 +45,9 @@ __all__ = [
     "is_autograd_enabled",
     "apply_op",
     "embedding_lookup",
+    "lookup_rows",
+    "check_output_grad",
+    "reference_engine",
     "gather_rows",
     "scatter_add_rows",
     "RowSparseGrad",
@@ -64,6 +68,7 @@ __all__ = [
     "SqrtBackward",
     "ReshapeBackward",
     "TransposeBackward",
+    "PermuteBackward",
     "SliceBackward",
     "EmbeddingBackward",
     "EmbeddingSparseBackward",
@@ -118,12 +123,8 @@ class Function:
     cannot work out (listed in ``needs``, e.g. a slice's ``index``) must be passed by keyword.
     Upstream-style subclasses that implement ``apply`` instead of ``backward`` work as well, and
     ``saved_tensors`` is another name for ``inputs``.
-
-    ``fresh_grads = True`` promises that each returned array is newly allocated and referenced
-    nowhere else, so the engine may store it as a leaf's ``.grad`` without copying it.
     """
 
-    fresh_grads = False
     num_inputs = None  # how many input Tensors the op takes (None: any number)
     needs = ()  # saved values a caller must pass: they cannot be worked out from the inputs
     # A saved value upstream's form passes as one more positional argument (e.g. the targets of
@@ -405,17 +406,22 @@ class ReshapeBackward(Function):
 
 @register_backward("transpose")
 class TransposeBackward(Function):
-    """out = a.transpose(axes)   (saved: axes, a full permutation; by hand it defaults to swapping
-    the last two dims, like Tensor.transpose())"""
+    """out = a.transpose(dim0, dim1): two dims swapped   (saved: dim0, dim1; by hand -2 and -1,
+    like Tensor.transpose())"""
 
     num_inputs = 1
+    dim0, dim1 = -2, -1
 
-    def derive_saved(self):
-        if not hasattr(self, "axes"):
-            axes = list(range(self.inputs[0].ndim))
-            if len(axes) >= 2:
-                axes[-2], axes[-1] = axes[-1], axes[-2]
-            self.axes = tuple(axes)
+    def backward(self, grad):
+        return (np.swapaxes(grad, self.dim0, self.dim1),)
+
+
+@register_backward("permute")
+class PermuteBackward(Function):
+    """out = a.permute(axes): every dim reordered   (saved: axes, a full permutation)"""
+
+    num_inputs = 1
+    needs = ("axes",)
 
     def backward(self, grad):
         return (np.transpose(grad, np.argsort(self.axes)),)
@@ -438,115 +444,28 @@ class SliceBackward(Function):
         return (full,)
 
 
-# Below this many bytes per thread, gathers and scatters stay on one thread: handing a chunk to
-# another thread costs ~10-20 us, which copying less than ~256 KiB does not win back.
-_PARALLEL_GRAIN_BYTES = 256 * 1024
-
-
-def _rows_per_thread(out: np.ndarray) -> int:
-    """The fewest rows of ``out`` worth handing to another thread (at least 1, even for huge rows)."""
-    return max(1, _PARALLEL_GRAIN_BYTES // max(1, out[:1].nbytes))
-
-
+# ----------------------------------------------------------------------------------------------
+# Embedding: the reference kernels (module 18 registers faster ones under the same names)
+# ----------------------------------------------------------------------------------------------
+@register_kernel("gather_rows")
 def gather_rows(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """table (num_rows, *row_shape), ids int64 of any shape, every id in [0, num_rows)
-    -> (*ids.shape, *row_shape), a new array with out[i] = table[ids[i]] (the inverse of
-    ``scatter_add_rows``). An id outside [0, num_rows) raises ValueError.
-
-    Why not ``table[ids]``: that copy runs on one thread, which reaches about half the memory
-    bandwidth of this machine class; a large gather is split into row chunks over
-    ``tinytorch.core.parallel`` threads (numpy releases the GIL while copying).
-    ``mode="clip"`` skips numpy's second bounds check: with ``out=`` and the default "raise"
-    mode, np.take gathers into a temporary first and is ~3x slower (benchmarks/scatter.py).
-    """
-    num_rows = table.shape[0]
-    # min/max first: two reductions, no temporaries; the offending ids are only collected on error.
-    if ids.size and (ids.min() < 0 or ids.max() >= num_rows):
-        bad = ids[(ids < 0) | (ids >= num_rows)]
-        raise ValueError(
-            f"embedding ids {bad.reshape(-1)[:5].tolist()} are out of range for a table of {num_rows} rows "
-            f"(allowed: 0..{num_rows - 1}). Hint: the vocab_size must exceed the largest token id."
-        )
-    flat = ids.reshape(-1)
-    out = np.empty((flat.size,) + table.shape[1:], dtype=table.dtype)
-
-    def copy(start, stop):
-        np.take(table, flat[start:stop], axis=0, out=out[start:stop], mode="clip")
-
-    run_in_chunks(copy, flat.size, grain=_rows_per_thread(out))
-    return out.reshape(ids.shape + table.shape[1:])
+    """out[i] = table[ids[i]]: (num_rows, *row) and int ids in [0, num_rows) -> (*ids.shape, *row)."""
+    return table[ids]
 
 
-# Ids used more often than this are summed on their own (one np.add.reduce each) instead of in
-# rounds, so a batch with a padding id used thousands of times still takes few rounds.
-_HEAVY_REPEATS = 32
-
-
+@register_kernel("scatter_add_rows")
 def scatter_add_rows(positions: np.ndarray, rows: np.ndarray, num_rows: int) -> np.ndarray:
-    """Sums rows into a zero table by position, without a (rows, num_rows) one-hot matrix.
-
-    positions (n,) int64 in [0, num_rows), rows (n, *row_shape) -> (num_rows, *row_shape) with
-    out[i] = sum of rows[k] over every k with positions[k] == i, added in order of k (so the result
-    is bitwise what ``np.add.at(out, positions, rows)`` gives), and zero rows where i never occurs.
-
-    Why not np.add.at directly: on (n, d) rows it is ~4-10x slower than plain fancy indexing
-    (benchmarks/scatter.py measures it and the other candidates). Instead rows are added in
-    rounds: round r holds the r-th occurrence of every position that has one, so within a round
-    the positions are unique and ``out[positions] += rows`` is exact. Round 0 (every position's
-    first occurrence) is most of the work and is a plain assignment. Positions repeated more than
-    _HEAVY_REPEATS times are summed separately by np.add.reduce along axis 0, which also adds the
-    rows one after another.
-
-    Threads (``tinytorch.core.parallel``) take disjoint row ranges of the table, with the entries
-    that land there: most of the time of a large fresh table is the kernel zeroing its pages on
-    first write, and that is then done by all threads at once.
-    """
-    if positions.size and (positions.min() < 0 or positions.max() >= num_rows):
-        raise ValueError(
-            f"scatter_add_rows positions must lie in [0, {num_rows - 1}] for num_rows={num_rows}, got values "
-            f"from {positions.min()} to {positions.max()}. Hint: negative positions would wrap to the last rows."
-        )
+    """The inverse of gather_rows: out[i] = sum of rows[k] with positions[k] == i (zero if none).
+    positions (n,) int in [0, num_rows), rows (n, *row) -> (num_rows, *row)."""
     out = np.zeros((num_rows,) + rows.shape[1:], dtype=rows.dtype)
-    if positions.shape[0] == 0:
-        return out
-    order = np.argsort(positions, kind="stable")  # each position's occurrences, in order of k
-    sorted_pos = positions[order]
-
-    def add_range(first_row, end_row):
-        begin, end = np.searchsorted(sorted_pos, (first_row, end_row))
-        _add_sorted(out, sorted_pos[begin:end], order[begin:end], rows)
-
-    run_in_chunks(add_range, num_rows, grain=_rows_per_thread(out))
+    np.add.at(out, positions, rows)  # unlike out[positions] += rows, repeated positions add up
     return out
 
 
-def _add_sorted(out, sorted_pos, order, rows):
-    """out[sorted_pos[j]] += rows[order[j]] for every j, in rounds (see scatter_add_rows);
-    sorted_pos ascending, and order ascending among equal positions."""
-    n = sorted_pos.shape[0]
-    if n == 0:
-        return
-    starts_group = np.empty(n, dtype=bool)
-    starts_group[0] = True
-    np.not_equal(sorted_pos[1:], sorted_pos[:-1], out=starts_group[1:])
-    group_start = np.flatnonzero(starts_group)
-    counts = np.diff(np.append(group_start, n))
-    heavy = counts > _HEAVY_REPEATS
-    for start, count in zip(group_start[heavy], counts[heavy]):
-        out[sorted_pos[start]] = np.add.reduce(rows[order[start : start + count]], axis=0)
-    # Occurrence number of each sorted entry: its index minus the index where its group starts.
-    occurrence = np.arange(n) - np.repeat(group_start, counts)
-    light = np.flatnonzero(np.repeat(~heavy, counts))
-    occurrence = occurrence[light]
-    by_round = light[np.argsort(occurrence, kind="stable")]  # round 0 entries, then round 1, ...
-    begin = 0
-    for r, end in enumerate(np.cumsum(np.bincount(occurrence))):
-        take = by_round[begin:end]
-        if r == 0:
-            out[sorted_pos[take]] = rows[order[take]]
-        else:
-            out[sorted_pos[take]] += rows[order[take]]
-        begin = end
+def lookup_rows(weight: Tensor, ids: np.ndarray, sparse: bool = False) -> Tensor:
+    """The embedding op on checked arguments: weight (vocab, dim), ids int64 in [0, vocab)."""
+    out = kernel("gather_rows")(weight.data, ids)
+    return apply_op("embedding_sparse" if sparse else "embedding", out, (weight,), indices=ids)
 
 
 class RowSparseGrad:
@@ -596,7 +515,7 @@ class RowSparseGrad:
         return self._dense
 
     def to_dense(self) -> np.ndarray:
-        return scatter_add_rows(self.indices, self.values, self.shape[0])
+        return kernel("scatter_add_rows")(self.indices, self.values, self.shape[0])
 
     def numpy(self) -> np.ndarray:
         """The dense gradient as a numpy array (like ``Tensor.numpy``)."""
@@ -608,7 +527,7 @@ class RowSparseGrad:
     def coalesce(self) -> tuple:
         """(ids (m,) unique ascending int64, rows (m, *row_shape)): the rows of each id summed."""
         ids, slot = np.unique(self.indices, return_inverse=True)
-        return ids, scatter_add_rows(slot.reshape(-1), self.values, ids.size)
+        return ids, kernel("scatter_add_rows")(slot.reshape(-1), self.values, ids.size)
 
     def astype(self, dtype) -> "RowSparseGrad":
         return RowSparseGrad(self.indices, self.values.astype(dtype), self.shape)
@@ -646,14 +565,11 @@ class RowSparseGrad:
 
 @register_backward("embedding")
 class EmbeddingBackward(Function):
-    """out = weight[indices]: rows of a (vocab, *dims) table gathered by integer ids of any shape
-    -> (*indices.shape, *dims). Backward adds each output row into its id's row of a dense zero
-    table (``scatter_add_rows``), so repeated ids accumulate and unused rows stay zero.
-    (saved: indices, non-negative int64)"""
+    """out = weight[indices] (rows of a (vocab, *dims) table, ids of any shape)   (saved: indices)
 
-    # The table is allocated here and returned once: the engine may keep it as weight.grad
-    # without a defensive copy (a copy of a large table costs as much as the whole scatter).
-    fresh_grads = True
+    Each output row's gradient is added into its id's row of a zero table, so repeated ids
+    accumulate and unused rows stay zero: ``np.add.at(grad_table, ids, grad)``."""
+
     num_inputs = 1
     needs = ("indices",)
     positional_saved = "indices"  # upstream: EmbeddingBackward(weight, indices)
@@ -662,28 +578,18 @@ class EmbeddingBackward(Function):
         self.indices = _int_ids(self.indices)
 
     def backward(self, grad):
-        weight = self.inputs[0]
-        rows = grad.reshape((-1,) + weight.shape[1:])
-        return (scatter_add_rows(self.indices.reshape(-1), rows, weight.shape[0]),)
+        vocab, *dims = self.inputs[0].shape
+        return (kernel("scatter_add_rows")(self.indices.reshape(-1), grad.reshape(-1, *dims), vocab),)
 
 
 @register_backward("embedding_sparse")
-class EmbeddingSparseBackward(Function):
-    """out = weight[indices], like "embedding", but the gradient is a RowSparseGrad: one entry
-    per looked-up id instead of a dense (vocab, *dims) table, so backward costs O(tokens), not
-    O(vocab). (saved: indices, non-negative int64)"""
-
-    num_inputs = 1
-    needs = ("indices",)
-    positional_saved = "indices"
-
-    def derive_saved(self):
-        self.indices = _int_ids(self.indices)
+class EmbeddingSparseBackward(EmbeddingBackward):
+    """out = weight[indices], like "embedding", but the gradient is kept as (ids, rows): a
+    RowSparseGrad with one entry per looked-up id, O(tokens) instead of O(vocab)."""
 
     def backward(self, grad):
-        weight = self.inputs[0]
-        rows = grad.reshape((-1,) + weight.shape[1:])
-        return (RowSparseGrad(self.indices.reshape(-1), rows, weight.shape),)
+        vocab, *dims = self.inputs[0].shape
+        return (RowSparseGrad(self.indices.reshape(-1), grad.reshape(-1, *dims), (vocab, *dims)),)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -883,7 +789,10 @@ GeluBackward = GELUBackward
 # Engine
 # ----------------------------------------------------------------------------------------------
 class AutogradEngine:
-    """Records graph nodes for module 01's ``record_op`` and runs reverse-mode differentiation."""
+    """Records graph nodes for module 01's ``record_op`` and runs reverse-mode differentiation.
+
+    The reference engine: a topological sort and one loop, like micrograd. Module 18 registers a
+    subclass (``register_autograd_engine``) that saves copies of fresh gradient buffers."""
 
     def record(self, op_name: str, out: Tensor, inputs: tuple, /, **saved) -> None:
         cls = _BACKWARDS.get(op_name)
@@ -896,83 +805,63 @@ class AutogradEngine:
         out.requires_grad = True
 
     def backward(self, tensor: Tensor, grad=None) -> None:
-        if not tensor.requires_grad:
-            raise RuntimeError(
-                f"backward() on a tensor that does not require grad (shape {tensor.shape}, no grad_fn). "
-                "Hint: create the leaves with requires_grad=True and do not compute under no_grad()."
-            )
-        if grad is None:
-            if tensor.size != 1:
-                raise RuntimeError(
-                    f"backward() without a grad argument needs a single-element output, got shape {tensor.shape}. "
-                    f"Hint: reduce first (loss = out.sum()) or pass grad=np.ones({tensor.shape})."
-                )
-            grad = np.ones(tensor.shape, dtype=tensor.dtype)
-        else:
-            raw = grad.data if isinstance(grad, Tensor) else grad
-            try:
-                grad = np.asarray(raw, dtype=tensor.dtype)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"backward(grad) needs numbers of the output's shape {tensor.shape}, got "
-                    f"{type(raw).__name__} {raw!r:.60}. Hint: pass a numpy array or Tensor, e.g. np.ones({tensor.shape})."
-                ) from None
-            if grad.shape != tensor.shape:
-                raise ValueError(
-                    f"backward(grad) needs grad of the output's shape {tensor.shape}, got {grad.shape}. "
-                    "Hint: grad holds d(loss)/d(output) for every output element."
-                )
-
-        grads = {id(tensor): grad}
-        fresh = set()  # ids of tensors whose pending gradient array nothing else references
+        """d(tensor)/d(leaf) into every leaf's ``.grad`` (added to what is there), ``grad`` being
+        d(loss)/d(tensor) (default 1 for a single-element tensor)."""
+        grads = {id(tensor): check_output_grad(tensor, grad)}
         for node in reversed(_topological_order(tensor)):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            if isinstance(g, RowSparseGrad) and node._grad_fn is not None:
-                g = g.to_dense()  # only leaves keep row-sparse gradients; ops get arrays
             if node._grad_fn is None or node._retains_grad:
-                node.grad = _accumulate(node.grad, g, node.dtype, owned=node._grad_fn is None and id(node) in fresh)
+                node.grad = _accumulate(node.grad, g, node.dtype)
             if node._grad_fn is None:
                 continue
-            fn = node._grad_fn
-            for inp, g_in in zip(fn.inputs, fn.backward(g)):
-                if g_in is None or not inp.requires_grad:
-                    continue
-                key = id(inp)
-                if key in grads:
-                    grads[key] = grads[key] + g_in
-                    fresh.add(key)  # a sum is a new array
-                elif fn.fresh_grads:
-                    grads[key] = g_in
-                    fresh.add(key)
-                else:
-                    grads[key] = g_in
+            # Ops take dense arrays: a row-sparse gradient reaching an op (not a leaf) is densified.
+            for inp, g_in in zip(node._grad_fn.inputs, node._grad_fn.backward(np.asarray(g))):
+                if g_in is not None and inp.requires_grad:
+                    grads[id(inp)] = grads[id(inp)] + g_in if id(inp) in grads else g_in
 
 
-def _accumulate(existing, g, dtype, owned: bool):
-    """The new ``.grad`` of a tensor: ``existing`` (None, a Tensor or a RowSparseGrad) plus ``g``.
+def check_output_grad(tensor: Tensor, grad) -> np.ndarray:
+    """The gradient backward() starts from, checked: ones for a single-element ``tensor``, else
+    ``grad`` as an array of the tensor's shape and dtype."""
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            f"backward() on a tensor that does not require grad (shape {tensor.shape}, no grad_fn). "
+            "Hint: create the leaves with requires_grad=True and do not compute under no_grad()."
+        )
+    if grad is None:
+        if tensor.size != 1:
+            raise RuntimeError(
+                f"backward() without a grad argument needs a single-element output, got shape {tensor.shape}. "
+                f"Hint: reduce first (loss = out.sum()) or pass grad=np.ones({tensor.shape})."
+            )
+        return np.ones(tensor.shape, dtype=tensor.dtype)
+    raw = grad.data if isinstance(grad, Tensor) else grad
+    try:
+        grad = np.asarray(raw, dtype=tensor.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"backward(grad) needs numbers of the output's shape {tensor.shape}, got "
+            f"{type(raw).__name__} {raw!r:.60}. Hint: pass a numpy array or Tensor, e.g. np.ones({tensor.shape})."
+        ) from None
+    if grad.shape != tensor.shape:
+        raise ValueError(
+            f"backward(grad) needs grad of the output's shape {tensor.shape}, got {grad.shape}. "
+            "Hint: grad holds d(loss)/d(output) for every output element."
+        )
+    return grad
 
-    Dense gradients are copied unless ``owned`` (the array is fresh and referenced nowhere else),
-    because upstream gradients may be views or shared between inputs. Row-sparse gradients stay
-    sparse while everything added to them is sparse.
-    """
+
+def _accumulate(existing, g, dtype):
+    """The new ``.grad`` of a tensor: ``existing`` (None, a Tensor or a RowSparseGrad) plus ``g``,
+    in a new array (upstream gradients may be views or shared between inputs). Row-sparse
+    gradients stay row-sparse while everything added to them is row-sparse."""
+    if existing is not None:
+        g = (existing if isinstance(existing, RowSparseGrad) else existing.data) + g
     if isinstance(g, RowSparseGrad):
-        if existing is None:
-            # The values are a view of the upstream gradient. Like PyTorch's sparse embedding
-            # gradient they are kept without a copy (a copy costs as much as the whole sparse
-            # backward), but read-only, so editing them in place cannot change another gradient.
-            values = g.values.astype(dtype, copy=False).view()
-            values.flags.writeable = False
-            return RowSparseGrad(g.indices, values, g.shape)
-        if isinstance(existing, RowSparseGrad):  # concatenated: new arrays, no copy needed
-            total = existing + g
-            return RowSparseGrad(total.indices, total.values.astype(dtype, copy=False), total.shape)
-        return Tensor._wrap((g + existing.data).astype(dtype, copy=False))
-    if existing is None:
-        keep = owned and g.dtype == dtype and isinstance(g, np.ndarray)
-        return Tensor._wrap(g if keep else np.array(g, dtype=dtype))
-    return Tensor._wrap(np.asarray(existing.data + g, dtype=dtype))
+        return g.astype(dtype)
+    return Tensor._wrap(np.array(g, dtype=dtype))
 
 
 def _topological_order(root: Tensor) -> list:
@@ -993,18 +882,27 @@ def _topological_order(root: Tensor) -> list:
     return order
 
 
+topological_order = _topological_order
+
+
 _ENGINE = AutogradEngine()
 
 
 def enable_autograd() -> AutogradEngine:
-    """Registers this module's engine with module 01 (no-op if it already is); returns it."""
-    if autograd_engine() is not _ENGINE:
+    """Registers this module's engine with module 01 unless an AutogradEngine (this one, or the
+    subclass module 18 registers) already is; returns the registered engine."""
+    if not is_autograd_enabled():
         register_autograd_engine(_ENGINE)
+    return autograd_engine()
+
+
+def reference_engine() -> AutogradEngine:
+    """The reference engine (what module 18's disable() registers again)."""
     return _ENGINE
 
 
 def is_autograd_enabled() -> bool:
-    return autograd_engine() is _ENGINE
+    return isinstance(autograd_engine(), AutogradEngine)
 
 
 def apply_op(op_name: str, out_data, inputs, /, **saved) -> Tensor:
@@ -1038,7 +936,14 @@ def embedding_lookup(weight: Tensor, indices, sparse: bool = False) -> Tensor:
             "Hint: convert token ids with np.asarray(ids, dtype=np.int64)."
         )
     ids = ids.astype(np.int64, copy=False)
-    out = gather_rows(weight.data, ids)  # checks the range of the ids
-    return apply_op("embedding_sparse" if sparse else "embedding", out, (weight,), indices=ids)
+    num_rows = weight.shape[0]
+    # min/max first: two reductions, no temporaries; the offending ids are only collected on error.
+    if ids.size and (ids.min() < 0 or ids.max() >= num_rows):
+        bad = ids[(ids < 0) | (ids >= num_rows)]
+        raise ValueError(
+            f"embedding ids {bad.reshape(-1)[:5].tolist()} are out of range for a table of {num_rows} rows "
+            f"(allowed: 0..{num_rows - 1}). Hint: the vocab_size must exceed the largest token id."
+        )
+    return lookup_rows(weight, ids, check_bool("sparse", sparse, "embedding_lookup"))
 
 enable_autograd()

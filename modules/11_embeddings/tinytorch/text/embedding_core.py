@@ -5,19 +5,21 @@ This file is the core of module 11 and its own Bazel target
 (03) and the embedding op of autograd (05). Positional encodings and ``EmbeddingLayer`` live in
 ``tinytorch.text.embeddings``, which builds on this file.
 
-The lookup itself is ``embedding_lookup`` from ``tinytorch.core.autograd``: its gradient rule,
-``EmbeddingBackward``, scatter-adds the upstream gradient into the rows of the ids that were used,
-so repeated ids accumulate and unused rows get exactly zero. This file adds what a user-facing
-layer owes on top: validated token ids with error messages that point at the likely cause
-(usually a tokenizer whose vocabulary does not match the table).
+The lookup itself is autograd's embedding op (``lookup_rows``): the forward is ``weight[ids]``,
+the backward ``np.add.at(grad_table, ids, grad)`` (``EmbeddingBackward``), so repeated ids
+accumulate and unused rows get exactly zero. This file adds what a user-facing layer owes on
+top: token ids validated once, with error messages that point at the likely cause (usually a
+tokenizer whose vocabulary does not match the table). ``tinytorch.core.acceleration`` (module
+18) makes the same op faster; the results are the same.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tinytorch.core.autograd import embedding_lookup
-from tinytorch.core.layers import Module, check_bool, check_positive_int, make_rng
+from tinytorch.core.autograd import lookup_rows
+from tinytorch.core.checks import check_bool, check_positive_int
+from tinytorch.core.layers import Module, make_rng
 from tinytorch.core.tensor import Tensor
 
 __all__ = ["Embedding", "validate_token_ids"]
@@ -147,8 +149,11 @@ class Embedding(Module):
 
     def forward(self, tokens) -> Tensor:
         """(*) integer ids -> (*, embed_dim) float32 rows of ``weight``; see the class docstring."""
-        ids = validate_token_ids(tokens, self.vocab_size)
-        return embedding_lookup(self.weight, ids, sparse=self.sparse)
+        return self.lookup(validate_token_ids(tokens, self.vocab_size))
+
+    def lookup(self, ids: np.ndarray) -> Tensor:
+        """The rows of already validated ids (int64 in [0, vocab_size)), e.g. from EmbeddingLayer."""
+        return lookup_rows(self.weight, ids, self.sparse)
 
     def __repr__(self) -> str:
         sparse = ", sparse=True" if self.sparse else ""

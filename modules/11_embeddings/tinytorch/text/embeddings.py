@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from tinytorch.core.layers import Module, check_bool, check_positive_int, make_rng
+from tinytorch.core.checks import check_bool, check_positive_int
+from tinytorch.core.layers import Module, make_rng
 from tinytorch.core.tensor import Tensor
 from tinytorch.text.embedding_core import Embedding, init_table, validate_token_ids
 
@@ -98,7 +99,10 @@ class _PositionalBase(Module):
     def forward(self, x) -> Tensor:
         """(batch, seq_len, embed_dim) -> same shape, with table row p added at position p.
         Also (seq_len, embed_dim) -> (seq_len, embed_dim)."""
-        x = self._check_input(x)
+        return self.add_to(self._check_input(x))
+
+    def add_to(self, x: Tensor) -> Tensor:
+        """x + the table's first seq_len rows, for an x already checked (e.g. by EmbeddingLayer)."""
         return x + self._table()[: x.shape[-2]]
 
 
@@ -230,11 +234,11 @@ class EmbeddingLayer(Module):
                 "Hint: truncate the input (e.g. tokenizer.encode_batch(texts, max_length=..., truncation=True)) "
                 f"or build the layer with max_seq_len >= {seq_len}."
             )
-        x = self.token_embedding(ids)
+        x = self.token_embedding.lookup(ids)
         if self.scale_embeddings:
             x = x * self.embed_scale
         if self.pos_encoding is not None:
-            x = self.pos_encoding(x)
+            x = self.pos_encoding.add_to(x)
         return x
 
     def __repr__(self) -> str:

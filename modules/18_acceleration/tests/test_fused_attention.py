@@ -1,11 +1,13 @@
-"""need_weights=False: the fused, blocked attention op (AttentionBackward) gives the same output
-and gradients as the composite path, skips keys a mask blocks for a whole block, stays float32."""
+"""Accelerated need_weights=False: the fused, blocked attention op (FusedAttentionBackward) gives
+the same output and gradients as the reference path, skips keys a mask blocks for a whole block,
+stays float32."""
 
 import numpy as np
 import pytest
 
+from tinytorch.acceleration.attention import FusedAttentionBackward
+from tinytorch.core import acceleration
 from tinytorch.core.attention import (
-    AttentionBackward,
     MultiHeadAttention,
     causal_mask,
     combine_masks,
@@ -13,6 +15,12 @@ from tinytorch.core.attention import (
     scaled_dot_product_attention,
 )
 from tinytorch.core.tensor import Tensor
+
+@pytest.fixture(autouse=True)
+def accelerated():
+    with acceleration.enabled():
+        yield
+
 
 SEQ = 150  # several blocks of query rows (32 each at this length), the last one partial
 
@@ -55,7 +63,7 @@ def test_fused_path_matches_composite_path(mask_name):
     upstream = np.random.default_rng(2).normal(size=(2, 3, SEQ, 5))
     fused = run(Q, K, V, mask, False, upstream)
     composite = run(Q, K, V, mask, True, upstream)
-    assert isinstance(fused[0].grad_fn, AttentionBackward)
+    assert isinstance(fused[0].grad_fn, FusedAttentionBackward)
     for got, want in zip(fused, composite):
         np.testing.assert_allclose(getattr(got, "data", got), getattr(want, "data", want), rtol=1e-10, atol=1e-12)
 
