@@ -479,3 +479,43 @@ def tinytorch_binary(name, srcs, deps = [], main = None, data = [], **kwargs):
         srcs_version = "PY3",
         **kwargs
     )
+
+def _py_bytecode_impl(ctx):
+    runtime = ctx.toolchains["@bazel_tools//tools/python:toolchain_type"].py3_runtime
+    outs = []
+    params = []
+    prefix = ctx.label.package + "/" if ctx.label.package else ""
+    for f in ctx.files.srcs:
+        rel = _repo_path(f)[len(prefix):]
+        folder, _, base = rel.rpartition("/")
+        out = ctx.actions.declare_file((folder + "/" if folder else "") + "__pycache__/" + base[:-len(".py")] + "." + ctx.attr.cache_tag + ".pyc")
+        outs.append(out)
+        params += [f.path, out.path, _runfiles_path(ctx, f)]
+    if not outs:
+        return [DefaultInfo()]
+    params_file = ctx.actions.declare_file(ctx.label.name + ".params")
+    ctx.actions.write(params_file, "\n".join(params) + "\n")
+    ctx.actions.run(
+        executable = runtime.interpreter,
+        tools = runtime.files,
+        arguments = [ctx.file._compiler.path, "@" + params_file.path],
+        inputs = ctx.files.srcs + [ctx.file._compiler, params_file],
+        outputs = outs,
+        mnemonic = "PyBytecode",
+        progress_message = "Byte-compiling %d files of %s" % (len(outs), ctx.label),
+    )
+    return [DefaultInfo(files = depset(outs), runfiles = ctx.runfiles(files = outs))]
+
+py_bytecode = rule(
+    implementation = _py_bytecode_impl,
+    attrs = {
+        "srcs": attr.label_list(allow_files = [".py"]),
+        "cache_tag": attr.string(mandatory = True, doc = "sys.implementation.cache_tag of the toolchain's interpreter"),
+        "_compiler": attr.label(default = Label("//tools/python:compile_pyc.py"), allow_single_file = True),
+    },
+    toolchains = ["@bazel_tools//tools/python:toolchain_type"],
+    doc = """The .pyc files of `srcs` (`__pycache__/NAME.CACHE_TAG.pyc` beside each source), compiled
+once by the toolchain's interpreter as a cached action. Used by @pypi (tools/python/pypi_build.py):
+runfiles are read-only, so a test process can never write the .pyc it compiles, and without these
+every test would compile numpy, pytest and pygments again, in every run.""",
+)

@@ -77,3 +77,84 @@ def test_main_builds_one_package_per_distribution(tmp_path):
     exec((out / "packages.bzl").read_text(), packages)
     assert packages["ALL_PACKAGES"] == ["@pypi//alpha_pkg", "@pypi//beta"]
     assert packages["PACKAGES"]["beta"] == {"version": "2.0", "provides": ["beta"], "deps": []}
+
+
+def test_main_byte_compiles_with_the_interpreters_tag_and_leaves_out_test_suites(tmp_path):
+    site = make_site(tmp_path)
+    (site / "alpha" / "__pycache__").mkdir()
+    (site / "alpha" / "__pycache__" / "__init__.cpython-311.pyc").write_bytes(b"shipped")
+    lock = tmp_path / "lock.txt"
+    lock.write_text(LOCK)
+    out = tmp_path / "repo"
+    pypi_build.main(str(lock), str(site), str(out), cache_tag="cpython-399")
+
+    build = (out / "alpha_pkg" / "BUILD.bazel").read_text()
+    assert 'py_bytecode(\n    name = "alpha_pkg.pyc"' in build
+    assert 'cache_tag = "cpython-399"' in build
+    assert '[":alpha_pkg.pyc"]' in build  # the library's data: its bytecode
+    assert build.count('"site/*/**/tests/**"') == 3  # neither compiled nor in srcs or data
+    # A wheel's own __pycache__ would collide with the outputs of py_bytecode.
+    assert not (out / "alpha_pkg" / "site" / "alpha" / "__pycache__").exists()
+
+
+# What pip 26 prints when the index cannot be reached (shortened from real runs).
+REFUSED = """\
+WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by \
+'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new \
+connection: [Errno 111] Connection refused')': /simple/numpy/
+ERROR: Could not find a version that satisfies the requirement numpy==2.4.6 (from versions: none)
+ERROR: No matching distribution found for numpy==2.4.6
+"""
+NO_DNS = """\
+WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by \
+'NameResolutionError("<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: Failed to resolve \
+'pypi.example' ([Errno -3] Temporary failure in name resolution)")': /simple/numpy/
+ERROR: Could not find a version that satisfies the requirement numpy==2.4.6 (from versions: none)
+"""
+TIMEOUT = """\
+WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by \
+'ConnectTimeoutError(<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>, 'Connection to pypi.org timed \
+out. (connect timeout=15)')': /simple/numpy/
+ERROR: Could not fetch URL https://pypi.org/simple/numpy/: There was a problem confirming the ssl certificate: \
+HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded with url: /simple/numpy/
+ERROR: No matching distribution found for numpy==2.4.6
+"""
+# With --retries 0, pip names no connection error at all (a real run against a closed loopback port).
+QUIET = """\
+Looking in indexes: http://127.0.0.1:9/simple
+ERROR: Could not find a version that satisfies the requirement build==1.6.1 (from versions: none)
+ERROR: No matching distribution found for build==1.6.1
+"""
+NOT_PINNED = """\
+ERROR: In --require-hashes mode, all requirements must have their versions pinned with ==. These do not:
+    numpy>=2 from -r lock.txt (line 3)
+"""
+
+
+def test_an_unreachable_index_is_reported_as_the_network_not_the_lock():
+    for output in (REFUSED, NO_DNS, TIMEOUT):
+        text = pypi_build.explain_pip_failure(output, "//:requirements_lock.txt")
+        assert text.startswith("pip could not reach the package index to install //:requirements_lock.txt"), text
+        assert "network" in text and "pip config list" in text
+        assert "==version" not in text and "--hash" not in text  # the lock is not the cause
+        assert text.endswith(output)  # pip's own words follow
+    assert pypi_build.unreachable_indexes(TIMEOUT) == ["pypi.org:443"]
+    assert pypi_build.unreachable_indexes(NO_DNS) == ["pypi.example"]
+    assert pypi_build.unreachable_indexes(REFUSED) == ["(unnamed)"]
+
+
+def test_no_version_from_any_index_points_at_the_index_too():
+    text = pypi_build.explain_pip_failure(QUIET, "//:requirements_lock.txt")
+    assert text.startswith("No package index offered build==1.6.1 (from versions: none)"), text
+    assert "unreachable" in text and "pip config list" in text and "--hash" not in text
+
+
+def test_other_pip_failures_keep_their_diagnosis():
+    hashes = "THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE.\n    numpy==2.4.6 from file:///w.whl (from -r l):\n"
+    assert pypi_build.explain_pip_failure(hashes, "L").startswith("Hash check failed for L")
+    assert "package: numpy==2.4.6" in pypi_build.explain_pip_failure(hashes, "L")
+    assert pypi_build.explain_pip_failure("/usr/bin/python3: No module named pip", "L").startswith(
+        "The Python interpreter has no pip")
+    text = pypi_build.explain_pip_failure(NOT_PINNED, "L")
+    assert "==version and --hash=sha256" in text and "could not reach" not in text
+    assert pypi_build.unreachable_indexes(NOT_PINNED) == []

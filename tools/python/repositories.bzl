@@ -9,19 +9,23 @@ _SUPPORTED = ((3, 11), (3, 12))
 _TOOLCHAIN_BUILD = """\
 load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")
 
-exports_files(["python3", "python3.real", "guard.py", "interpreter_path.txt"])
+exports_files(["python3", "python3.real", "guard.py", "identity.txt", "interpreter_path.txt"])
 
 # Tests see only their runfiles: -S (no site-packages), -s (no user site), -P (no script folder
 # on sys.path). -I would also drop PYTHONPATH, which Bazel's stub uses for the runfiles.
 # No absolute path of this machine reaches an action key: the wrapper runs the interpreter through
 # the symlink python3.real next to it (digested by content), and the stub that launches it is any
 # python3 on PATH. So machines with the same Python at different paths share cache hits.
+# identity.txt (tools/python/interpreter_identity.py) is what the interpreter really is: version,
+# build, and the digests of the executable and of the libpython it loads, which python3.real's
+# bytes alone do not cover (a pyenv launcher); it is in every Python action's inputs.
 py_runtime(
     name = "runtime",
     interpreter = ":python3",
     # guard.py is tools/testing/guard.py: in a test, the wrapper runs every program under it.
     files = [
         ":guard.py",
+        ":identity.txt",
         ":python3.real",
     ],
     python_version = "PY3",
@@ -74,12 +78,19 @@ def _python_interpreter_impl(rctx):
     rctx.template("guard.py", rctx.attr._guard)
     rctx.file("interpreter_path.txt", executable + "\n")
     rctx.file("version.txt", version + "\n")
+    res = rctx.execute([executable, "-S", str(rctx.path(rctx.attr._identity))])
+    if res.return_code != 0:
+        fail("Could not read the identity of the interpreter %s (tools/python/interpreter_identity.py): %s" % (executable, res.stderr))
+    rctx.file("identity.txt", res.stdout)
     rctx.file("BUILD.bazel", _TOOLCHAIN_BUILD)
     rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
 
 python_interpreter = repository_rule(
     implementation = _python_interpreter_impl,
-    attrs = {"_guard": attr.label(default = "//tools/testing:guard.py", allow_single_file = True)},
+    attrs = {
+        "_guard": attr.label(default = "//tools/testing:guard.py", allow_single_file = True),
+        "_identity": attr.label(default = "//tools/python:interpreter_identity.py", allow_single_file = True),
+    },
     environ = ["TINYTORCH_PYTHON", "PATH"],
     local = True,
     doc = "Registers the host CPython 3.11/3.12, wrapped as `python -S -s -P`, as the Python toolchain.",
@@ -87,6 +98,9 @@ python_interpreter = repository_rule(
 
 def _pypi_install_impl(rctx):
     python = rctx.read(Label("@python_interpreter//:interpreter_path.txt")).strip()
+
+    # Read (so tracked): another interpreter at the same path re-fetches, as its bytecode differs.
+    rctx.read(Label("@python_interpreter//:identity.txt"))
     lock = rctx.path(rctx.attr.lock)
     generator = rctx.path(rctx.attr._generator)
     rctx.report_progress("pip install --require-hashes -r %s" % rctx.attr.lock.name)
@@ -111,27 +125,15 @@ def _pypi_install_impl(rctx):
         quiet = True,
     )
     if res.return_code != 0:
-        fail(_explain_pip_failure(res.stdout + res.stderr, rctx.attr.lock))
+        # The diagnosis (no pip, a hash mismatch, an unreachable index, ...) lives in pypi_build.py,
+        # where its unit tests (tools/python/pypi_build_test.py) can feed it pip's real messages.
+        rctx.file("_pip_failure.log", res.stdout + res.stderr)
+        why = rctx.execute([python, "-S", str(generator), "--explain-pip-failure", str(rctx.attr.lock), "_pip_failure.log"], quiet = True)
+        fail(why.stdout if why.return_code == 0 else "pip install -r %s failed:\n%s" % (rctx.attr.lock, res.stdout + res.stderr))
     res = rctx.execute([python, "-S", str(generator), str(lock), "_site", "."], quiet = True)
     if res.return_code != 0:
         fail("Generating @%s from %s failed:\n%s" % (rctx.name, rctx.attr.lock, res.stderr))
     rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
-
-def _explain_pip_failure(output, lock):
-    lines = output.split("\n")
-    if "No module named pip" in output:
-        return ("The Python interpreter has no pip, which installs %s.\n" % lock +
-                "Fix: apt-get install python3-pip (Debian's python3; ./bazelw does this as root), " +
-                "or `python3 -m ensurepip`, or point TINYTORCH_PYTHON at a CPython 3.11/3.12 with pip.\n\n" +
-                "pip said:\n" + output)
-    if "DO NOT MATCH THE HASHES" in output:
-        # pip lists each offender as "    numpy==2.4.6 from file:///...whl#sha256=... (from -r ...):"
-        mismatched = [line.strip().split(" from ")[0] for line in lines if line.startswith("    ") and "==" in line and line.endswith(":")]
-        return ("Hash check failed for %s: a downloaded wheel does not match the hash pinned in the lock.\n" % lock +
-                "  package: %s\n" % ", ".join(mismatched or ["(see pip output below)"]) +
-                "If the lock was edited by hand, restore it or re-lock: bazel run //:requirements.update\n\n" +
-                "pip said:\n" + output)
-    return "pip install -r %s failed:\n%s\nHint: the lock must pin every package with ==version and --hash=sha256:..." % (lock, output)
 
 pypi_install = repository_rule(
     implementation = _pypi_install_impl,

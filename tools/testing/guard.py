@@ -61,13 +61,14 @@ class Entry:
         self.modules = set(data.get("modules", ()))
         self.external = data.get("external", self.label.startswith("@"))
         self.prefixes = tuple(data.get("prefixes", ())) if self.external else ()
+        # Every package above a module ("a", "a.b" for "a.b.c"): a namespace package below is
+        # provided too. A set, because provides() runs for every import statement a test executes.
+        self.packages = {".".join(m.split(".")[:i]) for m in self.modules for i in range(1, m.count(".") + 1)}
 
     def provides(self, module):
-        if module in self.modules:
+        if module in self.modules or module in self.packages:
             return True
-        if any(module == p or module.startswith(p + ".") for p in self.prefixes):
-            return True
-        return any(m.startswith(module + ".") for m in self.modules)  # a namespace package below
+        return any(module == p or module.startswith(p + ".") for p in self.prefixes)
 
 
 class Policy:
@@ -95,6 +96,15 @@ class Policy:
         self.stdlib_dirs = tuple(stdlib_dirs)
         self.wrapper = os.path.realpath(wrapper) if wrapper else None
         self._label_cache = {}
+        # Decisions depend only on (module, requester) and the manifest, which never changes once
+        # loaded; numpy and pytest execute thousands of import statements, so each is asked once.
+        # What first-party targets provide (they have no `prefixes`: only @pypi may claim a subtree).
+        self._first_party_names = set()
+        for e in self.entries.values():
+            if not e.external:
+                self._first_party_names |= e.modules | e.packages
+        self._provider_cache = {}
+        self._allowed_cache = set()
 
     def _allow_files(self, label, paths):
         for rel in paths:
@@ -135,20 +145,23 @@ class Policy:
         """Is `module` tinytorch's own code (any first-party target provides it, or its namespace)?"""
         if module == "tinytorch" or module.startswith("tinytorch."):
             return True
-        return any(not e.external and e.provides(module) for e in self.entries.values())
+        return module in self._first_party_names
 
     def provider_of(self, module):
-        return next((e.label for e in self.entries.values() if module in e.modules), None) or next(
-            (e.label for e in self.entries.values() if e.provides(module)), None)
+        if module not in self._provider_cache:
+            self._provider_cache[module] = next((e.label for e in self.entries.values() if module in e.modules), None) or next(
+                (e.label for e in self.entries.values() if e.provides(module)), None)
+        return self._provider_cache[module]
 
     def check_import(self, module, requester, where):
         """None if `requester` (a label) may import tinytorch's `module`, else the refusal's text.
         Third-party names are not judged: numpy's C code imports its own submodules with whatever
         Python frame happens to be on the stack; their files are judged by check_open instead."""
-        if _is_stdlib(module) or not self.first_party(module):
+        if (module, requester) in self._allowed_cache or _is_stdlib(module) or not self.first_party(module):
             return None
         allowed = [requester] + self.deps.get(requester, [])
         if any(l in self.entries and self.entries[l].provides(module) for l in allowed):
+            self._allowed_cache.add((module, requester))  # refusals are not cached: each is reported
             return None
         provider = self.provider_of(module)
         mine, theirs = _module_number(requester), _module_number(provider or "")
@@ -333,7 +346,8 @@ class Guard:
                 frame = sys._getframe(1)
                 guard.judge_import(absolute, frame)
                 for item in fromlist or ():
-                    if isinstance(item, str) and item != "*" and guard.policy.provider_of(absolute + "." + item):
+                    if isinstance(item, str) and item != "*" and guard.policy.first_party(absolute + "." + item) \
+                            and guard.policy.provider_of(absolute + "." + item):
                         guard.judge_import(absolute + "." + item, frame)
             return original_import(name, globals, locals, fromlist, level)
 

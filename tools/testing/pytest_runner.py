@@ -10,12 +10,14 @@
   $COVERAGE_MANIFEST and writes their lcov to $COVERAGE_DIR/pytest_runner.dat, where Bazel's
   collect step (the lcov_merger of third_party/remote_coverage_tools) picks it up. `bazel test`
   never imports coverage.
+- Start-up is most of a small test's time, so the runner does only what a test needs: no plugin
+  autoload (PYTEST_DISABLE_PLUGIN_AUTOLOAD: no @pypi package is a pytest plugin, and the scan reads
+  every distribution's metadata in every process), pytest imported only in main(). @pypi's
+  bytecode comes from its py_bytecode targets (tools/build_defs/defs.bzl), compiled once.
 """
 
 import os
 import sys
-
-import pytest
 
 NO_TESTS_COLLECTED = 5
 LCOV_NAME = "pytest_runner.dat"
@@ -91,7 +93,11 @@ def main(argv):
     if not argv:
         print("pytest_runner: no test files given (tinytorch_test passes its srcs)", file=sys.stderr)
         return 2
+    # Explicit plugins (`-p name`) still load; only the entry-point scan is skipped.
+    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     stop_coverage = start_coverage(os.environ)
+    import pytest  # after the environment is set: pytest reads it at import and in main()
+
     code = pytest.main(pytest_args(argv, os.environ))
     if stop_coverage:
         stop_coverage()
