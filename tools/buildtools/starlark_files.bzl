@@ -46,5 +46,7 @@ STARLARK_FILES = {
     "tools/mutation/BUILD.bazel": "//tools/mutation:BUILD.bazel",
     "tools/python/BUILD.bazel": "//tools/python:BUILD.bazel",
     "tools/python/repositories.bzl": "//tools/python:repositories.bzl",
+    "tools/remote/BUILD.bazel": "//tools/remote:BUILD.bazel",
+    "tools/remote/worker/BUILD.bazel": "//tools/remote/worker:BUILD.bazel",
     "tools/testing/BUILD.bazel": "//tools/testing:BUILD.bazel",
 }

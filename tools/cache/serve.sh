@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Run Debian's nginx as a shared HTTP cache for Bazel's --remote_cache.
 #
-#   tools/cache/serve.sh start  STORAGE_DIR LOG_DIR [PORT]   (PORT defaults to 9090)
+#   tools/cache/serve.sh start  STORAGE_DIR LOG_DIR [PORT] [--listen ADDR] [--writers HTPASSWD]
 #   tools/cache/serve.sh stop   STORAGE_DIR
 #   tools/cache/serve.sh status STORAGE_DIR
+#   tools/cache/serve.sh passwd HTPASSWD USER   (password on stdin; adds or replaces USER)
+#
+# PORT defaults to 9090, ADDR to 127.0.0.1. With --writers, anyone who reaches the port may GET,
+# but a PUT needs HTTP basic auth from a user in HTPASSWD (Bazel: --remote_header=Authorization=...);
+# without it, PUT is open, so any ADDR but a loopback one is refused unless --writers is given.
+# The size bound is tools/cache/trim.sh --max-size (least recently used first).
 #
 # Layout (one server per STORAGE_DIR):
 #   STORAGE_DIR/ac/<hash>, STORAGE_DIR/cas/<hash>   cache entries (Bazel's HTTP cache protocol)
@@ -11,7 +17,7 @@
 #   LOG_DIR/error.log, LOG_DIR/access.log           nginx logs
 # The runtime dir sits beside the entries so that nginx's PUT temp files are renamed
 # into place on the same file system. Only /ac/<hex> and /cas/<hex> are served; the
-# server listens on 127.0.0.1 only and never reads or writes /etc/nginx or /var/log/nginx.
+# server never reads or writes /etc/nginx or /var/log/nginx.
 # Exit codes: 0 ok; 1 error; 2 usage; status exits 3 when not running.
 set -euo pipefail
 
@@ -23,9 +29,11 @@ STOP_TIMEOUT=${CACHE_STOP_TIMEOUT:-15}     # seconds to wait after QUIT before T
 die() { echo "$PROG: $*" >&2; exit 1; }
 usage() {
   cat >&2 <<USAGE
-usage: $PROG start  STORAGE_DIR LOG_DIR [PORT]   (default port $DEFAULT_PORT, binds 127.0.0.1)
+usage: $PROG start  STORAGE_DIR LOG_DIR [PORT] [--listen ADDR] [--writers HTPASSWD]
+                (default port $DEFAULT_PORT, ADDR 127.0.0.1; --writers: PUT only with basic auth)
        $PROG stop   STORAGE_DIR
        $PROG status STORAGE_DIR
+       $PROG passwd HTPASSWD USER   (reads the password from stdin)
 USAGE
   exit 2
 }
@@ -56,18 +64,8 @@ find_nginx() {
 ensure_nginx() {
   NGINX=$(find_nginx)
   [[ -n $NGINX ]] && return 0
-  local cmd="apt-get install -y --no-install-recommends nginx"
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "$PROG: nginx is not installed. Install it with:" >&2
-    echo "  sudo $cmd" >&2
-    exit 1
-  fi
-  echo "$PROG: nginx not found; running: $cmd" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  if ! $cmd >&2; then
-    echo "$PROG: install failed; running apt-get update and retrying" >&2
-    if ! { apt-get update >&2 && $cmd >&2; }; then die "could not install nginx"; fi
-  fi
+  echo "$PROG: nginx not found; installing it with apt-get (its system service is not started)" >&2
+  "$SRC_ROOT/tools/apt_install.sh" nginx || die "could not install nginx"
   NGINX=$(find_nginx)
   [[ -n $NGINX ]] || die "nginx still not found after installing it"
 }
@@ -117,9 +115,9 @@ http_code() {
   fi
 }
 
-port_answers() {
+port_answers() {  # port_answers PORT [ADDR]
   local code
-  code=$(http_code "http://127.0.0.1:$1/")
+  code=$(http_code "http://${2:-127.0.0.1}:$1/")
   [[ -n $code && $code != 000 ]]
 }
 
@@ -131,6 +129,12 @@ setup_paths() {  # STORAGE_DIR must already exist
 
 write_conf() {
   local user_line=""
+  METHODS="            limit_except GET PUT { deny all; }"
+  if [[ -n $WRITERS ]]; then
+    # GET (and HEAD) stay anonymous; any other method needs a user of the htpasswd file, and then
+    # dav_methods allows PUT only (anything else: 405).
+    METHODS="            limit_except GET { auth_basic \"tinytorch cache writers\"; auth_basic_user_file $WRITERS; }"
+  fi
   if [[ $(id -u) -eq 0 ]]; then
     # Workers write the cache; run them as the invoking user, not nginx's default 'nobody'.
     user_line="user $(id -un) $(id -gn);"
@@ -173,19 +177,19 @@ http {
     send_timeout 300s;
 
     server {
-        listen 127.0.0.1:$PORT;      # loopback only; see tools/cache/README.md to share
+        listen $LISTEN:$PORT;
         server_name _;
         root $STORAGE_DIR;
 
         # Bazel HTTP cache protocol: GET/PUT /ac/<hash> and /cas/<hash>.
         location ~ "^/ac/[0-9a-f]+\$" {
-            limit_except GET PUT { deny all; }
+$METHODS
             dav_methods PUT;
             create_full_put_path on;
             dav_access user:rw group:r all:r;
         }
         location ~ "^/cas/[0-9a-f]+\$" {
-            limit_except GET PUT { deny all; }
+$METHODS
             dav_methods PUT;
             create_full_put_path on;
             dav_access user:rw group:r all:r;
@@ -200,8 +204,26 @@ CONF
 }
 
 cmd_start() {
+  local positional=()
+  LISTEN=127.0.0.1 WRITERS=
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --listen) LISTEN=${2:?--listen needs an address}; shift 2 ;;
+      --writers) WRITERS=${2:?--writers needs an htpasswd file}; shift 2 ;;
+      -*) usage ;;
+      *) positional+=("$1"); shift ;;
+    esac
+  done
+  set -- "${positional[@]}"
   [[ $# -ge 2 && $# -le 3 ]] || usage
   PORT=${3:-$DEFAULT_PORT}
+  if ! [[ $LISTEN =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; then die "bad --listen $LISTEN: an IPv4 address, e.g. 127.0.0.1"; fi
+  if [[ -n $WRITERS ]]; then
+    [[ -s $WRITERS ]] || die "--writers $WRITERS: no such htpasswd file (make one with: $PROG passwd FILE USER)"
+    WRITERS=$(realpath -- "$WRITERS")
+  elif [[ $LISTEN != 127.* ]]; then
+    die "refusing to listen on $LISTEN without --writers: anyone reaching it could PUT (poison) entries. Hint: $PROG passwd FILE ci, then --writers FILE"
+  fi
   if ! [[ $PORT =~ ^[1-9][0-9]{0,4}$ ]] || (( PORT > 65535 )); then die "bad port: $PORT"; fi
   refuse_source_tree STORAGE_DIR "$(realpath -m -- "$1")"
   refuse_source_tree LOG_DIR "$(realpath -m -- "$2")"
@@ -214,17 +236,18 @@ cmd_start() {
   if running_pid; then
     local old_port
     old_port=$(cat "$RUN_DIR/port" 2>/dev/null || echo '?')
-    [[ $old_port == "$PORT" ]] ||
+    [[ $old_port == "$PORT" && $(cat "$RUN_DIR/listen" 2>/dev/null || echo 127.0.0.1) == "$LISTEN" ]] ||
       die "already running for $STORAGE_DIR on port $old_port (pid $PID); stop it first"
-    echo "already running: http://127.0.0.1:$PORT (pid $PID, pid file $PID_FILE)"
+    echo "already running: http://$LISTEN:$PORT (pid $PID, pid file $PID_FILE)"
     return 0
   fi
-  if port_answers "$PORT"; then
-    die "port $PORT on 127.0.0.1 is already in use by another server"
+  if port_answers "$PORT" "$LISTEN"; then
+    die "port $PORT on $LISTEN is already in use by another server"
   fi
 
   write_conf
   echo "$PORT" >"$RUN_DIR/port"
+  echo "$LISTEN" >"$RUN_DIR/listen"
   local -a args=(-p "$RUN_DIR/" -c "$RUN_DIR/nginx.conf")
   # -e (nginx >= 1.19.5) keeps startup errors away from the compiled-in /var/log/nginx.
   if "$NGINX" -h 2>&1 | grep -q -- '-e filename'; then args+=(-e "$LOG_DIR/error.log"); fi
@@ -236,16 +259,16 @@ cmd_start() {
 
   local deadline=$((SECONDS + START_TIMEOUT))
   while :; do
-    if running_pid && port_answers "$PORT"; then break; fi
+    if running_pid && port_answers "$PORT" "$LISTEN"; then break; fi
     if (( SECONDS >= deadline )); then
-      echo "$PROG: nginx did not answer on 127.0.0.1:$PORT within ${START_TIMEOUT}s; tail of $LOG_DIR/error.log:" >&2
+      echo "$PROG: nginx did not answer on $LISTEN:$PORT within ${START_TIMEOUT}s; tail of $LOG_DIR/error.log:" >&2
       tail -n 20 "$LOG_DIR/error.log" >&2 2>/dev/null || true
       if running_pid; then kill -TERM "$PID" 2>/dev/null || true; fi
       exit 1
     fi
     sleep 0.1
   done
-  echo "started: http://127.0.0.1:$PORT serving $STORAGE_DIR (pid $PID, pid file $PID_FILE, logs in $LOG_DIR)"
+  echo "started: http://$LISTEN:$PORT serving $STORAGE_DIR (pid $PID, pid file $PID_FILE, logs in $LOG_DIR${WRITERS:+; PUT needs a user of $WRITERS})"
 }
 
 wait_gone() {  # wait_gone PID SECONDS
@@ -265,8 +288,9 @@ cmd_stop() {
     echo "not running ($PID_FILE absent or stale)"
     return 0
   fi
-  local pid=$PID port
+  local pid=$PID port addr
   port=$(cat "$RUN_DIR/port" 2>/dev/null || echo '')
+  addr=$(cat "$RUN_DIR/listen" 2>/dev/null || echo 127.0.0.1)
   kill -QUIT "$pid" 2>/dev/null || true          # graceful: finish in-flight requests
   if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
     echo "$PROG: pid $pid still running after QUIT; sending TERM" >&2
@@ -274,8 +298,8 @@ cmd_stop() {
     wait_gone "$pid" 5 || die "pid $pid did not exit after TERM"
   fi
   rm -f -- "$PID_FILE"
-  if [[ -n $port ]] && port_answers "$port"; then
-    die "pid $pid exited but 127.0.0.1:$port still answers (another server?)"
+  if [[ -n $port ]] && port_answers "$port" "$addr"; then
+    die "pid $pid exited but $addr:$port still answers (another server?)"
   fi
   echo "stopped (pid $pid${port:+, port $port closed})"
 }
@@ -285,17 +309,30 @@ cmd_status() {
   [[ -d $1 ]] || { echo "not running (no directory $1)"; exit 3; }
   setup_paths "$1"
   if running_pid; then
-    local port
+    local port addr
     port=$(cat "$RUN_DIR/port" 2>/dev/null || echo '?')
-    if port_answers "$port"; then
-      echo "running: http://127.0.0.1:$port (pid $PID, pid file $PID_FILE)"
+    addr=$(cat "$RUN_DIR/listen" 2>/dev/null || echo 127.0.0.1)
+    if port_answers "$port" "$addr"; then
+      echo "running: http://$addr:$port (pid $PID, pid file $PID_FILE)"
       return 0
     fi
-    echo "running but not answering on 127.0.0.1:$port (pid $PID)"
+    echo "running but not answering on $addr:$port (pid $PID)"
     exit 1
   fi
   echo "not running"
   exit 3
+}
+
+cmd_passwd() {  # passwd FILE USER: SHA-512 crypt (nginx checks it with the system's crypt())
+  [[ $# -eq 2 ]] || usage
+  local file=$1 user=$2 pass hash
+  [[ $user =~ ^[A-Za-z0-9._-]+$ ]] || die "bad user name $user: letters, digits, '.', '_' or '-'"
+  IFS= read -r pass || true
+  [[ ${#pass} -ge 8 ]] || die "the password (read from stdin) must have at least 8 characters"
+  hash=$(printf '%s\n' "$pass" | openssl passwd -6 -stdin) || die "openssl passwd failed"
+  touch "$file" && chmod 0640 "$file"
+  { grep -v "^$user:" "$file" || true; echo "$user:$hash"; } >"$file.new" && mv -f "$file.new" "$file"
+  echo "$file: $user set"
 }
 
 [[ $# -ge 1 ]] || usage
@@ -304,6 +341,7 @@ case $cmd in
   start) cmd_start "$@" ;;
   stop) cmd_stop "$@" ;;
   status) cmd_status "$@" ;;
+  passwd) cmd_passwd "$@" ;;
   -h|--help|help) usage ;;
   *) usage ;;
 esac
