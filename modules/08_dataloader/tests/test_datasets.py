@@ -157,11 +157,14 @@ def test_bad_seq_len_and_stride_refused():
         message = str(info.value)
         assert f"got {bad}" in message and ">= 1" in message and "seq_len=32" in message
     for bad in (2.0, True, "2", None):
-        with pytest.raises(TypeError, match=r"seq_len must be an int >= 1") as info:
+        with pytest.raises(TypeError) as info:
             TokenWindowDataset([1, 2, 3], seq_len=bad)
-        assert "Hint" in str(info.value)
-    with pytest.raises(ValueError, match=r"stride must be an int >= 1, got 0"):
+        message = str(info.value)
+        assert "seq_len" in message and repr(bad) in message and ">= 1" in message and "Hint" in message
+    with pytest.raises(ValueError) as info:
         TokenWindowDataset([1, 2, 3], 1, stride=0)
+    message = str(info.value)
+    assert "stride" in message and "got 0" in message and ">= 1" in message and "stride=1" in message
     with pytest.raises(TypeError, match="stride"):
         TokenWindowDataset([1, 2, 3], 1, stride=1.5)
 

@@ -27,15 +27,17 @@ def check_bool(name: str, value, owner: str = "") -> bool:
     return bool(value)
 
 
-def check_positive_int(name: str, value, owner: str = "") -> int:
-    """``value`` as an int; TypeError if it is not an integer, ValueError if it is < 1."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+def check_positive_int(name: str, value, owner: str = "", example: str = "") -> int:
+    """``value`` as an int; TypeError if it is not an integer, ValueError if it is < 1.
+    ``example`` is the hint's example call (default ``name=64``)."""
+    example = example or f"{name}=64"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(
             f"{_prefix(owner)}{name} must be a positive int, got {type(value).__name__} {value!r:.60}. "
-            f"Hint: an integer >= 1, e.g. {name}=64."
+            f"Hint: an integer >= 1 (not a bool or a float), e.g. {example}."
         )
     if value < 1:
-        raise ValueError(f"{_prefix(owner)}{name} must be a positive int (>= 1), got {value!r}. Hint: e.g. {name}=64.")
+        raise ValueError(f"{_prefix(owner)}{name} must be a positive int (>= 1), got {value!r}. Hint: e.g. {example}.")
     return int(value)
 
 

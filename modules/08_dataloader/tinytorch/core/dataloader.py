@@ -37,6 +37,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from tinytorch.core.checks import check_bool, check_positive_int
 from tinytorch.core.tensor import Tensor
 
 __all__ = [
@@ -65,29 +66,6 @@ def _short(value, limit=60) -> str:
 def _is_int(value) -> bool:
     """A real integer: Python or numpy ints, never bools (True is not a count)."""
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_positive_int(owner: str, name: str, value, example: str) -> int:
-    """``value`` as an int >= 1: TypeError for non-ints (bools and floats too), ValueError below 1."""
-    if not _is_int(value):
-        raise TypeError(
-            f"{owner} {name} must be an int >= 1, got {type(value).__name__} {_short(value)}. "
-            f"Allowed: 1, 2, 3, ... (an int, not a bool or a float). Hint: e.g. {example}."
-        )
-    if value < 1:
-        raise ValueError(
-            f"{owner} {name} must be an int >= 1, got {value!r}. Allowed: 1, 2, 3, ... Hint: e.g. {example}."
-        )
-    return int(value)
-
-
-def _check_bool(owner: str, name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"{owner} {name} must be True or False, got {type(value).__name__} {_short(value)}. "
-            f"Hint: pass {name}=True or {name}=False; strings like 'no' are truthy."
-        )
-    return bool(value)
 
 
 def _check_seed(owner: str, seed):
@@ -264,9 +242,9 @@ class TokenWindowDataset(Dataset):
 
     def __init__(self, token_ids, seq_len: int, stride=None):
         self.token_ids = _token_stream(token_ids)
-        self.seq_len = _check_positive_int("TokenWindowDataset", "seq_len", seq_len, "seq_len=32")
-        self.stride = self.seq_len if stride is None else _check_positive_int(
-            "TokenWindowDataset", "stride", stride, "stride=seq_len (no overlap) or stride=1 (every start)"
+        self.seq_len = check_positive_int("seq_len", seq_len, "TokenWindowDataset", example="seq_len=32")
+        self.stride = self.seq_len if stride is None else check_positive_int(
+            "stride", stride, "TokenWindowDataset", example="stride=seq_len (no overlap) or stride=1 (every start)"
         )
         n, need = len(self.token_ids), self.seq_len + 1
         if n < need:
@@ -504,9 +482,9 @@ class DataLoader:
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
                  seed=None, collate_fn=None):
         self.dataset = _check_dataset(dataset)
-        self.batch_size = _check_positive_int("DataLoader", "batch_size", batch_size, "batch_size=32")
-        self.shuffle = _check_bool("DataLoader", "shuffle", shuffle)
-        self.drop_last = _check_bool("DataLoader", "drop_last", drop_last)
+        self.batch_size = check_positive_int("batch_size", batch_size, "DataLoader", example="batch_size=32")
+        self.shuffle = check_bool("shuffle", shuffle, "DataLoader")
+        self.drop_last = check_bool("drop_last", drop_last, "DataLoader")
         self.seed = _check_seed("DataLoader", seed)
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(
