@@ -284,7 +284,10 @@ def combine_masks(*masks) -> Tensor:
     ANDed into a bool Tensor; if any mask is additive, the result is an additive float mask
     (the finite values summed, -inf where some mask blocks)."""
     if not masks:
-        raise ValueError("combine_masks needs at least one mask.")
+        raise ValueError(
+            "combine_masks needs at least one mask, got none. "
+            "Hint: combine_masks(causal_mask(seq), padding_mask(attention_mask)); for no mask at all pass mask=None."
+        )
     parts = [_mask_parts(m, "combine_masks mask") for m in masks]
     try:
         allowed = np.logical_and.reduce(np.broadcast_arrays(*(a for a, _ in parts)))
