@@ -175,3 +175,60 @@ def test_embedding_lookup_accepts_the_boundary_ids_alone():
     for ids in ([0], [VOCAB - 1], [0, VOCAB - 1]):
         np.testing.assert_array_equal(embedding_lookup(w, np.array(ids)).data, w.data[ids])
     assert embedding_lookup(w, np.zeros((0,), dtype=np.int64)).shape == (0, 3)
+
+
+# --- survivors of the re-score after module 18 (tools/mutation/run.sh modules/11_embeddings) ----
+
+
+@pytest.mark.parametrize(
+    "make, owner, name",
+    [
+        (lambda: Embedding(0, 4), "Embedding", "vocab_size"),
+        (lambda: Embedding(4, 0), "Embedding", "embed_dim"),
+        (lambda: Embedding(4, 2, sparse="yes"), "Embedding", "sparse"),
+        (lambda: EmbeddingLayer(0, 4, 8), "EmbeddingLayer", "vocab_size"),
+        (lambda: EmbeddingLayer(4, 0, 8), "EmbeddingLayer", "embed_dim"),
+        (lambda: EmbeddingLayer(4, 2, 0), "EmbeddingLayer", "max_seq_len"),
+        (lambda: EmbeddingLayer(4, 2, 8, scale_embeddings="yes"), "EmbeddingLayer", "scale_embeddings"),
+        (lambda: create_sinusoidal_embeddings(8, 0), "create_sinusoidal_embeddings", "embed_dim"),
+    ],
+)
+def test_bad_constructor_arguments_name_the_class_and_the_argument(make, owner, name):
+    with pytest.raises((TypeError, ValueError)) as info:
+        make()
+    message = str(info.value)
+    assert message.startswith(f"{owner} {name} ") and "Hint" in message
+
+
+def test_embedding_table_is_glorot_uniform():
+    rows, cols = 1000, 100
+    weight = Embedding(rows, cols, seed=0).weight.data
+    bound = np.sqrt(6.0 / (rows + cols))
+    assert np.abs(weight).max() <= bound
+    # 100k draws of U(-b, b) reach within 0.1% of b; a bound of sqrt(5 / ...) would stay 9% below it.
+    assert np.abs(weight).max() > 0.999 * bound
+    assert abs(float(weight.mean())) < 0.01 * bound
+
+
+@pytest.mark.parametrize(
+    "module",
+    [Embedding(4, 2), EmbeddingLayer(4, 2, 8), PositionalEncoding(8, 2), SinusoidalPositionalEncoding(8, 2)],
+    ids=["Embedding", "EmbeddingLayer", "PositionalEncoding", "SinusoidalPositionalEncoding"],
+)
+def test_modules_start_in_training_mode_and_switch(module):
+    assert module.training is True
+    assert module.eval().training is False and module.train().training is True
+
+
+def test_sinusoidal_encoding_repr_names_its_sizes():
+    assert repr(SinusoidalPositionalEncoding(16, 6)) == "SinusoidalPositionalEncoding(max_seq_len=16, embed_dim=6)"
+
+
+def test_a_positional_encoding_without_a_table_says_so():
+    from tinytorch.text.embeddings import _PositionalBase
+
+    class NoTable(_PositionalBase):  # the base's contract: subclasses provide _table()
+        pass
+
+    with pytest.raises(NotImplementedError):
+        NoTable(4, 2)(np.zeros((1, 3, 2), np.float32))
