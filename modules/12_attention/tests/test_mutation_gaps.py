@@ -129,3 +129,60 @@ def test_combine_masks_with_one_mask_returns_it():
     out = combine_masks(causal_mask(3))
     assert out.dtype == np.bool_
     np.testing.assert_array_equal(out.data, np.tril(np.ones((3, 3), dtype=bool)))
+
+
+# --- survivors of the re-score after module 18 (tools/mutation/run.sh //modules/12_attention:attention) ---
+
+
+@pytest.mark.parametrize("which", ["Q", "K", "V"])
+def test_a_one_dimensional_input_is_named(which):
+    q, k, v = (np.ones((3, 4), np.float32) for _ in range(3))
+    args = {"Q": q, "K": k, "V": v}
+    args[which] = np.ones(4, np.float32)
+    with pytest.raises(ValueError) as info:
+        scaled_dot_product_attention(args["Q"], args["K"], args["V"])
+    message = str(info.value)
+    assert f"attention input {which} " in message and "(4,)" in message and "Hint" in message
+
+
+@pytest.mark.parametrize("rows, cut", [(8, False), (9, True)])
+def test_a_ragged_mask_lists_at_most_eight_row_lengths(rows, cut):
+    ragged = [[1] * (1 + i % 2) for i in range(rows)]
+    with pytest.raises(ValueError) as info:
+        combine_masks(ragged)
+    message = str(info.value)
+    shown = [1 + i % 2 for i in range(min(rows, 8))]
+    assert f"of lengths {shown}" in message and "rectangular" in message and "Hint" in message
+    assert (f"of lengths {shown} ..." in message) == cut
+
+
+def test_a_mask_whose_rows_have_no_length_is_called_unequal():
+    with pytest.raises(ValueError) as info:
+        combine_masks([[1, 0], 1])
+    assert "of unequal lengths" in str(info.value)
+
+
+def test_a_mask_of_odd_values_lists_the_first_three():
+    with pytest.raises(ValueError) as info:
+        combine_masks(np.array([[0.25, 0.5], [0.75, 2.0]]))
+    message = str(info.value)
+    assert "[0.25, 0.5, 0.75]" in message and "2.0]" not in message.split("(values")[0] and "Hint" in message
+
+
+@pytest.mark.parametrize(
+    "make, prefix",
+    [
+        (lambda: causal_mask(0), "causal_mask seq_len "),
+        (lambda: MultiHeadAttention(0, 1), "MultiHeadAttention embed_dim "),
+        (lambda: MultiHeadAttention(4, 0), "MultiHeadAttention num_heads "),
+        (lambda: combine_masks(np.array([[0.5]])), "combine_masks mask "),
+    ],
+)
+def test_errors_name_their_function_and_argument(make, prefix):
+    with pytest.raises((TypeError, ValueError)) as info:
+        make()
+    assert str(info.value).startswith(prefix) and "Hint" in str(info.value)
+
+
+def test_multihead_attention_repr_names_its_sizes():
+    assert repr(MultiHeadAttention(8, 2, seed=0)) == "MultiHeadAttention(embed_dim=8, num_heads=2)"
