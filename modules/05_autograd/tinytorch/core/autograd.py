@@ -32,7 +32,7 @@ import numbers
 import numpy as np
 
 from tinytorch.core.checks import check_bool
-from tinytorch.core.kernels import kernel, register_kernel
+from tinytorch.core.kernels import kernel, register_kernel, same_definition
 from tinytorch.core.tensor import Tensor, autograd_engine, record_op, register_autograd_engine
 
 __all__ = [
@@ -93,8 +93,7 @@ def register_backward(op_name: str):
         if not (isinstance(cls, type) and issubclass(cls, Function)):
             raise TypeError(f"@register_backward({op_name!r}) needs a Function subclass, got {cls!r}.")
         existing = _BACKWARDS.get(op_name)
-        # Same qualified name = the same class re-imported; anything else would silently change an op.
-        if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+        if existing is not None and not same_definition(existing, cls):
             raise ValueError(
                 f"op {op_name!r} already has backward {existing.__qualname__} ({existing.__module__}); "
                 f"refusing to replace it with {cls.__qualname__}. Hint: pick a new op name."

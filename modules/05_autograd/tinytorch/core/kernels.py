@@ -9,10 +9,17 @@ the reference unless a faster implementation was installed with ``accelerate(nam
 
 from __future__ import annotations
 
-__all__ = ["register_kernel", "kernel", "reference_kernel", "accelerate", "restore", "accelerated_kernels", "kernel_names"]
+__all__ = ["register_kernel", "same_definition", "kernel", "reference_kernel", "accelerate", "restore", "accelerated_kernels", "kernel_names"]
 
 _REFERENCE: dict = {}
 _ACCELERATED: dict = {}
+
+
+def same_definition(a, b) -> bool:
+    """Are ``a`` and ``b`` the same function or class, possibly re-imported (same qualified name)?
+    Registries accept re-registering that and refuse anything else, which would silently change
+    the maths."""
+    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
 
 def register_kernel(name: str):
@@ -20,8 +27,7 @@ def register_kernel(name: str):
 
     def decorator(fn):
         existing = _REFERENCE.get(name)
-        # The same function re-imported is fine; another one would silently change the maths.
-        if existing is not None and (existing.__module__, existing.__qualname__) != (fn.__module__, fn.__qualname__):
+        if existing is not None and not same_definition(existing, fn):
             raise ValueError(
                 f"kernel {name!r} already has the reference {existing.__module__}.{existing.__qualname__}; "
                 f"refusing {fn.__module__}.{fn.__qualname__}. Hint: pick a new kernel name, or use accelerate()."
