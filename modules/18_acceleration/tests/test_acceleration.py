@@ -156,3 +156,13 @@ def test_the_accelerated_engine_is_an_autograd_engine():
     with acceleration.enabled():
         assert isinstance(autograd_engine(), AutogradEngine)
         assert enable_autograd() is autograd_engine() and acceleration.is_enabled()
+
+
+@pytest.mark.parametrize("flag", ["no", 0, None])
+def test_enabled_refuses_a_flag_that_is_not_a_bool(flag):
+    before = acceleration.is_enabled()
+    with pytest.raises(TypeError) as info:
+        acceleration.enabled(flag)
+    message = str(info.value)
+    assert message.startswith("acceleration.enabled on ") and repr(flag)[:10] in message and "Hint" in message
+    assert acceleration.is_enabled() == before

@@ -34,6 +34,7 @@ from tinytorch.acceleration import rows as _rows
 from tinytorch.acceleration.engine import AcceleratedEngine
 import tinytorch.core.attention  # noqa: F401  (registers the reference kernels this module speeds up)
 from tinytorch.core.autograd import reference_engine
+from tinytorch.core.checks import check_bool
 from tinytorch.core.kernels import accelerate, kernel, restore
 from tinytorch.core.tensor import autograd_engine, register_autograd_engine
 
@@ -78,7 +79,7 @@ class enabled:
     """
 
     def __init__(self, on: bool = True):
-        self.on = on
+        self.on = check_bool("on", on, "acceleration.enabled")
 
     def __enter__(self):
         self.previous = is_enabled()
