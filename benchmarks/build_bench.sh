@@ -13,7 +13,7 @@
 #   2. warm         the same command again, nothing changed (every test "(cached)")
 #   3. incremental  after an edit of modules/12_attention (a comment appended to attention.py)
 #   4. pytest-rerun python3 -m pytest over exactly the test files of the tests step 3 re-ran
-#   5. pytest-all   python3 -m pytest over modules/*/tests/test_*.py, PYTHONPATH = every module root
+#   5. pytest-all   python3 -m pytest over modules/*/tests/test_*.py, PYTHONPATH = every module root + @pypi
 #   6. clone        a second copy at another path, a fresh output base (new server, new @pypi
 #                   fetch), the disk cache of step 1: what a second checkout or CI runner sees
 # Ratios (the goals of issue 17): incremental / pytest-rerun <= 1.5, cold / pytest-all <= 6,
@@ -102,11 +102,14 @@ if [ -n "$rerun" ]; then
 fi
 
 pythonpath=$(ls -d "$copy"/modules/*/ | tr '\n' ':')
+# The same third-party packages as the Bazel tests (@pypi of the cold step: the lock's versions,
+# matplotlib included), so both sides run the same code, whatever the host Python has installed.
+site_dirs=$(ls -d "$output_base"/external/pypi/*/site 2>/dev/null | tr '\n' ':')
 run_pytest() {  # run_pytest NAME FILES...: one pytest process over FILES, as a learner would run it
   local name=$1 start end status=0; shift
   echo "build_bench: $name: pytest over $# files" >&2
   start=$(now)
-  PYTHONPATH="$pythonpath$copy" python3 -m pytest -q -p no:cacheprovider --import-mode=importlib "$@" \
+  PYTHONPATH="$pythonpath$copy:$site_dirs" python3 -m pytest -q -p no:cacheprovider --import-mode=importlib "$@" \
     >"$scratch/$name.log" 2>&1 || status=$?
   end=$(now)
   if [ "$status" -ne 0 ]; then tail -30 "$scratch/$name.log" >&2; fi
@@ -147,7 +150,7 @@ lines = [
     f"Same run, one machine ({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end). "
     "Bazel: fresh output base, remote cache off, a disk cache that starts empty in step cold "
     "(no hit possible) and serves step clone. "
-    f"pytest: one process, PYTHONPATH = every module root; pytest-all = the {n_files} module test files, "
+    f"pytest: one process, PYTHONPATH = every module root and @pypi's packages; pytest-all = the {n_files} module test files, "
     f"pytest-rerun = the files of the {len(rerun)} tests the incremental step re-ran. "
     f"@pypi_torch fetched by `bazel test //...`: {torch_fetched}.",
     "",

@@ -180,3 +180,53 @@ def test_interpreter_flags_before_the_program_are_dropped():
     assert guard.strip_flags(["-u", "-X", "dev", "-W", "error", "main.py", "-x"]) == ["main.py", "-x"]
     assert guard.strip_flags(["-c", "print(1)"]) == ["-c", "print(1)"]
     assert guard.strip_flags(["-B", "-m", "pytest", "-q"]) == ["-m", "pytest", "-q"]
+
+
+def test_realpath_agrees_with_os_path_realpath(tmp_path):
+    """The kernel-resolved realpath gives what os.path.realpath gives, links of every kind included."""
+    (tmp_path / "real" / "pkg").mkdir(parents=True)
+    (tmp_path / "real" / "pkg" / "m.py").write_text("X = 1\n")
+    os.symlink(tmp_path / "real", tmp_path / "dir_link")                      # absolute, to a directory
+    os.symlink("../real/pkg/m.py", tmp_path / "real" / "rel_link.py")          # relative, with ..
+    os.symlink(tmp_path / "real" / "rel_link.py", tmp_path / "chain.py")       # a link to a link
+    os.symlink(tmp_path / "missing.py", tmp_path / "dangling.py")
+    cases = [
+        tmp_path / "real" / "pkg" / "m.py",
+        tmp_path / "dir_link" / "pkg" / "m.py",
+        tmp_path / "dir_link" / "pkg" / ".." / "pkg" / "m.py",
+        tmp_path / "real" / "rel_link.py",
+        tmp_path / "chain.py",
+        tmp_path / "dangling.py",
+        tmp_path / "no" / "such" / "file.py",
+    ]
+    for path in cases:
+        assert guard.realpath(str(path)) == os.path.realpath(path), path
+    assert guard.realpath(str(tmp_path / "chain.py")) == str(tmp_path / "real" / "pkg" / "m.py")
+
+
+def test_realpath_sees_a_link_as_it_is_now(tmp_path):
+    """Nothing is cached: a link re-pointed after a first look resolves to its new target, so a test
+    cannot have the guard approve a harmless target and then swap the link to the source tree."""
+    (tmp_path / "a.py").write_text("")
+    (tmp_path / "b.py").write_text("")
+    link = tmp_path / "link.py"
+    os.symlink(tmp_path / "a.py", link)
+    assert guard.realpath(str(link)) == str(tmp_path / "a.py")
+    link.unlink()
+    os.symlink(tmp_path / "b.py", link)
+    assert guard.realpath(str(link)) == str(tmp_path / "b.py")
+
+
+def test_a_source_file_behind_a_relinked_path_is_refused(tree, tmp_path):
+    """check_open judges the file a path reaches when it is opened: first a harmless file, then the
+    same path re-pointed at an undeclared source file (module 12) is refused."""
+    source, runfiles, policy = tree
+    (tmp_path / "harmless.py").write_text("")
+    link = tmp_path / "sneaky.py"
+    os.symlink(tmp_path / "harmless.py", link)
+    assert policy.check_open(str(link), "t.py:1", by_import_system=False) is None
+    link.unlink()
+    os.symlink(source / FILES[ATTENTION][0], link)
+    text = policy.check_open(str(link), "t.py:2", by_import_system=True)
+    assert text is not None and "modules/12_attention/tinytorch/core/attention.py" in text
+    assert "//modules/12_attention" in text
