@@ -1,9 +1,16 @@
-"""Turns a pip-installed `--target` folder into the @pypi repository, one package per distribution.
+"""Turns a folder of installed wheels into the @pypi repository, one package per distribution.
+
+The folder is either pip's `--target` folder or the wheels of LOCK.wheels.json unpacked by Bazel
+(tools/python/repositories.bzl); main() makes both into the same files (spread_data_dirs,
+normalize_record, normalize_modes).
 
 Run by the `pypi_install` repository rule:
 
     python -S pypi_build.py LOCK SITE_DIR OUT_DIR             build the repository
     python -S pypi_build.py --explain-pip-failure LOCK LOG    why `pip install` failed, and the fix
+    python -S pypi_build.py --plan-wheels LOCK LOCK_LABEL WHEELS WHEELS_LABEL
+                                                              the wheels to download, or why not
+    python -S pypi_build.py --explain-wheel-mismatch LOCK_LABEL WHEELS_LABEL PIN URL WANTED GOT
 
 For every `name==version` pinned in the pip-tools lock it moves the distribution's files (from its
 RECORD) into OUT_DIR/<name>/site/ and writes OUT_DIR/<name>/BUILD.bazel with a py_library whose
@@ -14,10 +21,14 @@ library: no test here imports them, and each file of a library is a symlink in e
 Stdlib only: it runs before any package exists.
 """
 
+import csv
+import json
 import os
+import platform
 import re
 import shutil
 import sys
+import urllib.parse
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 # Runfiles manifests of Bazel 4.2.3 cannot hold these characters; such files are never imported.
@@ -149,16 +160,94 @@ def remove_unsafe_files(root):
     return removed
 
 
-def drop_outside_rows(record):
-    """Drops RECORD rows of files pip put outside the site folder (console scripts in ../../bin).
+# pip's own bookkeeping in a dist-info, written by `pip install` and absent from the wheel. Nothing
+# here reads them; without them the pip path and the download path (wheels unpacked by Bazel, see
+# repositories.bzl) give byte-identical packages, so a machine on either path shares cache hits.
+_INSTALLER_FILES = ("INSTALLER", "REQUESTED", "direct_url.json")
 
-    Their hashes cover a shebang naming the interpreter's absolute path, and RECORD is in every
-    test's runfiles: left in, machines with the interpreter elsewhere would share no cache hit.
+
+def normalize_record(dist_info):
+    """Drops pip's bookkeeping files and the RECORD rows of files outside the site folder; sorts RECORD.
+
+    Rows outside the site folder are console scripts in ../../bin: their hashes cover a shebang
+    naming the interpreter's absolute path, and RECORD is in every test's runfiles, so left in,
+    machines with the interpreter elsewhere would share no cache hit. Sorted: pip sorts the RECORD
+    it writes, a wheel's own RECORD is in whatever order its builder chose.
     """
-    with open(record, encoding="utf-8") as f:
-        rows = [row for row in f.read().splitlines(True) if not row.startswith("..")]
-    with open(record, "w", encoding="utf-8") as f:
-        f.writelines(rows)
+    record = os.path.join(dist_info, "RECORD")
+    prefix = os.path.basename(dist_info) + "/"
+    for name in _INSTALLER_FILES:
+        if os.path.exists(os.path.join(dist_info, name)):
+            os.remove(os.path.join(dist_info, name))
+    dropped = {prefix + name for name in _INSTALLER_FILES}
+    with open(record, encoding="utf-8", newline="") as f:
+        rows = [row for row in csv.reader(f) if row and not row[0].startswith("..") and row[0] not in dropped]
+    with open(record, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(sorted(rows))
+
+
+def spread_data_dirs(site):
+    """Does to unpacked wheels what pip's install does with each NAME-VERSION.data/ folder.
+
+    purelib/ and platlib/ hold importable files: pip puts them in the site folder, so does this.
+    scripts/, headers/ and data/ land outside the site folder under `pip --target` too (bin/,
+    include/, share/...): no package here ever had them, so they are dropped. The RECORD rows follow.
+    """
+    for entry in sorted(os.listdir(site)):
+        data = os.path.join(site, entry)
+        if not (entry.endswith(".data") and os.path.isdir(data)):
+            continue
+        dist_info = os.path.join(site, entry[:-len(".data")] + ".dist-info")
+        if not os.path.isdir(dist_info):
+            raise SystemExit("%s has no matching %s (a wheel's .data folder needs its dist-info)" %
+                             (entry, os.path.basename(dist_info)))
+        for scheme in ("purelib", "platlib"):
+            if os.path.isdir(os.path.join(data, scheme)):
+                merge_tree(os.path.join(data, scheme), site)
+        shutil.rmtree(data)
+        record = os.path.join(dist_info, "RECORD")
+        with open(record, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        with open(record, "w", encoding="utf-8", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(relocate_data_rows(rows, entry))
+
+
+def relocate_data_rows(rows, data_dir):
+    """RECORD rows of NAME.data/purelib|platlib/X become X; the other NAME.data/ rows are dropped."""
+    out = []
+    for row in rows:
+        if not row or not row[0].startswith(data_dir + "/"):
+            out.append(row)
+            continue
+        scheme, _, rest = row[0][len(data_dir) + 1:].partition("/")
+        if scheme in ("purelib", "platlib") and rest:
+            out.append([rest] + row[1:])
+    return out
+
+
+def merge_tree(source, target):
+    """Moves every file under `source` to the same place under `target`, merging folders."""
+    for entry in os.listdir(source):
+        src, dst = os.path.join(source, entry), os.path.join(target, entry)
+        if os.path.isdir(src) and os.path.isdir(dst):
+            merge_tree(src, dst)
+        else:
+            shutil.move(src, dst)
+
+
+def normalize_modes(root):
+    """rw-r--r-- for every file (rwxr-xr-x if it was executable), rwxr-xr-x for folders: what pip sets.
+
+    An unzip keeps each wheel's own modes (group-writable, or 0600 for a file only its builder could
+    read); both paths must give the same tree, and a 0600 file would be unreadable to another user.
+    """
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755 if os.stat(path).st_mode & 0o111 else 0o644)
 
 
 def remove_bytecode(root):
@@ -174,6 +263,7 @@ def main(lock_path, site, out, cache_tag=None):
     with open(lock_path, encoding="utf-8") as f:
         pins = parse_lock(f.read())
     deps = deps_from_via(pins)
+    spread_data_dirs(site)
     index = {}
     for key, pin in sorted(pins.items()):
         dist_info = find_dist_info(site, pin["name"], pin["version"])
@@ -185,8 +275,9 @@ def main(lock_path, site, out, cache_tag=None):
             if os.path.exists(os.path.join(site, entry)):
                 shutil.move(os.path.join(site, entry), os.path.join(target, entry))
         remove_unsafe_files(target)
+        normalize_modes(target)
         remove_bytecode(target)
-        drop_outside_rows(os.path.join(target, dist_info, "RECORD"))
+        normalize_record(os.path.join(target, dist_info))
         provides = provided_modules(entries)
         with open(os.path.join(out, key, "BUILD.bazel"), "w", encoding="utf-8") as f:
             f.write(build_file(key, pin, deps[key], provides, cache_tag))
@@ -198,6 +289,204 @@ def main(lock_path, site, out, cache_tag=None):
     with open(os.path.join(out, "BUILD.bazel"), "w", encoding="utf-8") as f:
         f.write('exports_files(["packages.bzl"])\n')
     shutil.rmtree(site)
+
+
+# --- The wheels file: the exact wheel of every pin, recorded when the lock is made ---------------
+#
+# `./bazelw run //:requirements.update` (tools/python/relock.py) writes, next to LOCK.txt,
+# LOCK.wheels.json: for each pin the URL of the wheel pip picks on that machine and its sha256 (one
+# of the lock's hashes). pypi_install then downloads those files with Bazel's own downloader: the
+# repository cache is content-addressed by that sha256 and shared by every output base, so a second
+# clone never asks the index again.
+
+WHEELS_FORMAT = 1
+# The interpreter facts a wheel choice depends on (pip's environment markers, and the C library).
+ENVIRONMENT_KEYS = ("implementation_name", "python_version", "sys_platform", "platform_machine", "libc")
+_LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def wheels_file_name(lock_name):
+    """requirements_lock.txt -> requirements_lock.wheels.json (repositories.bzl computes the same)."""
+    return (lock_name[:-len(".txt")] if lock_name.endswith(".txt") else lock_name) + ".wheels.json"
+
+
+def relock_hint(lock_label):
+    """The command that rewrites LOCK's wheels file: a re-lock for the main lock, a re-record otherwise."""
+    package, _, name = lock_label.lstrip("@").lstrip("/").partition(":")
+    path = (package + "/" if package else "") + name
+    if path == "requirements_lock.txt":
+        return "./bazelw run //:requirements.update"
+    return "./bazelw run //:requirements.update -- --wheels-only " + path
+
+
+def current_environment():
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (AttributeError, ValueError, OSError):
+        libc = ""
+    return {
+        "implementation_name": sys.implementation.name,
+        "python_version": "%d.%d" % sys.version_info[:2],
+        "sys_platform": sys.platform,
+        "platform_machine": platform.machine(),
+        "libc": libc,  # "glibc 2.36"; "" where there is no glibc (musl)
+    }
+
+
+def parse_report(text):
+    """{normalized name: {"name", "version", "url", "sha256"}} from `pip install --dry-run --report`.
+
+    Raises ValueError, naming the distribution, for an entry without a wheel URL or a sha256.
+    """
+    try:
+        report = json.loads(text)
+    except ValueError as error:
+        raise ValueError("pip's --report is not JSON (%s): is this pip 22.2 or later?" % error) from None
+    if str(report.get("version")) != "1":
+        raise ValueError("pip's --report has version %r; this reader knows version 1 (pip 22.2 to 26). "
+                         "Hint: update tools/python/pypi_build.py:parse_report" % report.get("version"))
+    wheels = {}
+    for item in report.get("install", []):
+        meta = item.get("metadata", {})
+        pin = "%s==%s" % (meta.get("name"), meta.get("version"))
+        info = item.get("download_info") or {}
+        url = (info.get("url") or "").split("#", 1)[0]
+        archive = info.get("archive_info") or {}
+        sha256 = (archive.get("hashes") or {}).get("sha256", "")
+        if not sha256 and archive.get("hash", "").startswith("sha256="):
+            sha256 = archive["hash"][len("sha256="):]
+        if not url.endswith(".whl"):
+            raise ValueError("pip would install %s from %r, which is not a wheel: the lock is installed with "
+                             "--only-binary=:all:, so every pin needs a wheel" % (pin, url))
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ValueError("pip's report gives no sha256 for %s (%s): got %r. Hint: run it with "
+                             "--require-hashes, so pip checks and reports each file's hash" % (pin, url, sha256))
+        wheels[normalize(meta["name"])] = {"name": meta["name"], "version": meta["version"],
+                                           "url": url, "sha256": sha256}
+    return wheels
+
+
+def wheel_problems(pins, wheels):
+    """Why `wheels` (a wheels file's "wheels") does not describe the lock's `pins`; [] if it does.
+
+    Each problem names the pin: absent, another version, or a sha256 that is none of the lock's
+    hashes for it; and a recorded wheel the lock does not pin.
+    """
+    problems = []
+    for key, pin in sorted(pins.items()):
+        label = "%s==%s" % (pin["name"], pin["version"])
+        wheel = wheels.get(key)
+        if wheel is None:
+            problems.append("%s: no wheel recorded for it" % label)
+        elif wheel.get("version") != pin["version"]:
+            problems.append("%s: the wheel recorded is of version %s" % (label, wheel.get("version")))
+        elif "sha256:" + str(wheel.get("sha256")) not in pin["hashes"]:
+            problems.append("%s: the recorded wheel's sha256 %s is none of the lock's %d hashes for it" %
+                            (label, wheel.get("sha256"), len(pin["hashes"])))
+        elif not str(wheel.get("url", "")).endswith(".whl"):
+            problems.append("%s: the recorded URL %r is not a wheel" % (label, wheel.get("url")))
+    for key in sorted(set(wheels) - set(pins)):
+        problems.append("%s==%s: recorded, but the lock does not pin it" %
+                        (wheels[key].get("name", key), wheels[key].get("version")))
+    return problems
+
+
+def glibc_floor(url):
+    """The oldest glibc (major, minor) one of the wheel's platform tags runs on; None if none needed.
+
+    'numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl' -> (2, 27): a wheel
+    runs where any of its tags does. A pure wheel ('any') or a non-manylinux one needs no glibc floor.
+    """
+    filename = urllib.parse.unquote(url.rsplit("/", 1)[-1])
+    floors = []
+    for tag in filename[:-len(".whl")].split("-")[-1].split("."):
+        match = re.match(r"manylinux_(\d+)_(\d+)_", tag)
+        if match:
+            floors.append((int(match.group(1)), int(match.group(2))))
+        elif tag.split("_", 1)[0] in _LEGACY_MANYLINUX:
+            floors.append(_LEGACY_MANYLINUX[tag.split("_", 1)[0]])
+        else:
+            return None
+    return min(floors) if floors else None
+
+
+def environment_problems(recorded, wheels, here):
+    """Why wheels chosen for the `recorded` environment may not fit `here` ([] if they fit)."""
+    problems = ["%s is %r here, %r where the wheels were chosen" % (key, here.get(key), recorded.get(key))
+                for key in ENVIRONMENT_KEYS if key != "libc" and here.get(key) != recorded.get(key)]
+    family = lambda libc: (libc or "").split(" ")[0]
+    if family(here.get("libc")) != family(recorded.get("libc")):
+        problems.append("the C library is %r here, %r where the wheels were chosen" %
+                        (here.get("libc"), recorded.get("libc")))
+    elif family(here.get("libc")) == "glibc":
+        have = tuple(int(p) for p in re.findall(r"\d+", here["libc"])[:2])
+        for key, wheel in sorted(wheels.items()):
+            need = glibc_floor(wheel["url"])
+            if need and have < need:
+                problems.append("%s==%s: its wheel needs glibc %d.%d, this machine has %s" %
+                                (wheel["name"], wheel["version"], need[0], need[1], here["libc"]))
+    return problems
+
+
+def record_wheels(lock_text, lock_name, report_text, environment):
+    """The wheels file (a dict) of a lock, from pip's --report of installing it; ValueError if they disagree."""
+    wheels = parse_report(report_text)
+    problems = wheel_problems(parse_lock(lock_text), wheels)
+    if problems:
+        raise ValueError("pip's choice of wheels for %s disagrees with the lock:\n  - %s" %
+                         (lock_name, "\n  - ".join(problems)))
+    return {
+        "comment": "Generated from %s by tools/python/relock.py: the wheel pip installs for each pin on "
+                   "the machine that ran it, downloaded by pypi_install (tools/python/repositories.bzl) "
+                   "through Bazel's repository cache. Do not edit by hand." % lock_name,
+        "format": WHEELS_FORMAT,
+        "lock": lock_name,
+        "environment": {key: environment[key] for key in ENVIRONMENT_KEYS},
+        "wheels": wheels,
+    }
+
+
+def dump_wheels(document):
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def plan_wheels(lock_text, lock_label, wheels_text, wheels_label, here):
+    """What pypi_install downloads: {"wheels": [{"pin", "url", "sha256"}, ...]}, or {"stale": why}.
+
+    "stale" says which file disagrees with what, the offending pins, and the command that fixes it.
+    """
+    hint = relock_hint(lock_label)
+    try:
+        document = json.loads(wheels_text)
+    except ValueError as error:
+        return {"stale": "%s is not valid JSON (%s).\nFix: %s rewrites it." % (wheels_label, error, hint)}
+    if not isinstance(document, dict) or document.get("format") != WHEELS_FORMAT:
+        return {"stale": "%s is not a wheels file of format %d (got %r).\nFix: %s rewrites it." %
+                         (wheels_label, WHEELS_FORMAT, document.get("format") if isinstance(document, dict) else document,
+                          hint)}
+    wheels = document.get("wheels", {})
+    problems = wheel_problems(parse_lock(lock_text), wheels)
+    if problems:
+        return {"stale": "%s is stale: it does not match %s.\n  - %s\nFix: %s (rewrites it from the lock)." %
+                         (wheels_label, lock_label, "\n  - ".join(problems), hint)}
+    problems = environment_problems(document.get("environment", {}), wheels, here)
+    if problems:
+        return {"stale": ("%s lists wheels for another kind of interpreter:\n  - %s\nNothing is wrong with the "
+                          "lock; re-record the wheels on a machine like this one to make its fetch fast: %s") %
+                         (wheels_label, "\n  - ".join(problems), hint)}
+    return {"wheels": [{"pin": "%s==%s" % (w["name"], w["version"]), "url": w["url"], "sha256": w["sha256"]}
+                       for _, w in sorted(wheels.items())]}
+
+
+def explain_wheel_mismatch(lock_label, wheels_label, pin, url, wanted, got):
+    """The error text of a wheel whose bytes do not have the sha256 that the lock and the wheels file pin."""
+    return ("Hash check failed for %s: a downloaded wheel does not match the hash pinned in the lock.\n" % lock_label +
+            "  package: %s\n" % pin +
+            "  wheel:   %s\n" % url +
+            "  sha256 pinned (%s and %s): %s\n" % (lock_label, wheels_label, wanted) +
+            "  sha256 downloaded: %s\n" % got +
+            "If the lock or the wheels file was edited by hand, restore them or re-lock: %s. " % relock_hint(lock_label) +
+            "If neither was, the server now sends other bytes under this URL: do not trust it.")
 
 
 # pip's words when it never reached the index (urllib3 / socket errors, pip's own retry message).
@@ -274,11 +563,27 @@ def explain_pip_failure(output, lock):
             "bazel run //:requirements.update).")
 
 
+def _cli(argv):
+    if len(argv) == 3 and argv[0] == "--explain-pip-failure":
+        with open(argv[2], encoding="utf-8", errors="replace") as f:
+            sys.stdout.write(explain_pip_failure(f.read(), argv[1]))
+        return
+    if len(argv) == 5 and argv[0] == "--plan-wheels":
+        with open(argv[1], encoding="utf-8") as f:
+            lock_text = f.read()
+        with open(argv[3], encoding="utf-8") as f:
+            wheels_text = f.read()
+        sys.stdout.write(json.dumps(plan_wheels(lock_text, argv[2], wheels_text, argv[4], current_environment())))
+        return
+    if len(argv) == 7 and argv[0] == "--explain-wheel-mismatch":
+        sys.stdout.write(explain_wheel_mismatch(*argv[1:]))
+        return
+    if len(argv) != 3:
+        raise SystemExit("usage: pypi_build.py LOCK SITE_DIR OUT_DIR | --explain-pip-failure LOCK LOG | "
+                         "--plan-wheels LOCK LOCK_LABEL WHEELS WHEELS_LABEL | "
+                         "--explain-wheel-mismatch LOCK_LABEL WHEELS_LABEL PIN URL WANTED GOT")
+    main(*argv)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--explain-pip-failure":
-        with open(sys.argv[3], encoding="utf-8", errors="replace") as f:
-            sys.stdout.write(explain_pip_failure(f.read(), sys.argv[2]))
-        sys.exit(0)
-    if len(sys.argv) != 4:
-        raise SystemExit("usage: pypi_build.py LOCK SITE_DIR OUT_DIR | --explain-pip-failure LOCK LOG")
-    main(*sys.argv[1:])
+    _cli(sys.argv[1:])

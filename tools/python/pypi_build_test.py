@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 from tools.python import pypi_build
 
 LOCK = """\
@@ -63,9 +65,9 @@ def test_main_builds_one_package_per_distribution(tmp_path):
     assert (out / "alpha_pkg" / "site" / "alpha" / "sub" / "mod.py").exists()
     assert not (out / "alpha_pkg" / "site" / "alpha" / "script (dev).tmpl").exists()  # unsafe for runfiles
     assert (out / "beta" / "site" / "beta.py").exists()
-    # The console script's row (its hash covers this machine's interpreter path) is dropped.
+    # The console script's row (its hash covers this machine's interpreter path) is dropped; sorted.
     record = (out / "alpha_pkg" / "site" / "alpha_pkg-1.0.dist-info" / "RECORD").read_text()
-    assert record.splitlines() == ["alpha/__init__.py,,", "alpha/sub/mod.py,,", "alpha/script (dev).tmpl,,",
+    assert record.splitlines() == ["alpha/__init__.py,,", "alpha/script (dev).tmpl,,", "alpha/sub/mod.py,,",
                                    "alpha_pkg-1.0.dist-info/RECORD,,"]
     assert not site.exists()
 
@@ -95,6 +97,118 @@ def test_main_byte_compiles_with_the_interpreters_tag_and_leaves_out_test_suites
     assert build.count('"site/*/**/tests/**"') == 3  # neither compiled nor in srcs or data
     # A wheel's own __pycache__ would collide with the outputs of py_bytecode.
     assert not (out / "alpha_pkg" / "site" / "alpha" / "__pycache__").exists()
+
+
+GAMMA_LOCK = """\
+gamma==3.0 \\
+    --hash=sha256:333
+    # via -r requirements.in
+"""
+GAMMA_FILES = {
+    "gamma/__init__.py": "x = 1\n",
+    "gamma/_speedups.py": "y = 2\n",
+    "gamma-3.0.dist-info/METADATA": "Name: gamma\n",
+    "gamma-3.0.dist-info/entry_points.txt": "[console_scripts]\ngamma = gamma:main\n",
+}
+
+
+def write_files(root, files):
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+
+def record_rows(paths):
+    return "".join("%s,sha256=h%d,%d\n" % (p, i, i) for i, p in enumerate(paths))
+
+
+def unpacked_wheel(root):
+    """gamma's wheel as a plain unzip leaves it: platlib and a man page under .data/, RECORD unsorted."""
+    site = root / "wheel_site"
+    files = dict(GAMMA_FILES)
+    files["gamma-3.0.data/platlib/gamma/_speedups.py"] = files.pop("gamma/_speedups.py")
+    files["gamma-3.0.data/data/share/man/man1/gamma.1"] = ".TH gamma\n"
+    files["gamma-3.0.data/scripts/gamma-tool"] = "#!python\n"
+    write_files(site, files)
+    (site / "gamma-3.0.dist-info" / "RECORD").write_text(
+        record_rows(["gamma-3.0.dist-info/METADATA", "gamma/__init__.py", "gamma-3.0.data/platlib/gamma/_speedups.py",
+                     "gamma-3.0.data/data/share/man/man1/gamma.1", "gamma-3.0.data/scripts/gamma-tool",
+                     "gamma-3.0.dist-info/entry_points.txt"]) + "gamma-3.0.dist-info/RECORD,,\n")
+    return site
+
+
+def pip_target_site(root):
+    """The same wheel after `pip install --target`: .data/ spread, bookkeeping added, scripts outside."""
+    site = root / "pip_site"
+    write_files(site, GAMMA_FILES)
+    write_files(site, {"gamma-3.0.dist-info/INSTALLER": "pip\n", "gamma-3.0.dist-info/REQUESTED": "",
+                       "bin/gamma": "#!/usr/bin/python3\n", "share/man/man1/gamma.1": ".TH gamma\n"})
+    (site / "gamma-3.0.dist-info" / "RECORD").write_text(
+        "../../bin/gamma,sha256=s,20\n../../bin/gamma-tool,sha256=t,20\n../../share/man/man1/gamma.1,sha256=h3,3\n" +
+        record_rows(["gamma-3.0.dist-info/METADATA", "gamma/__init__.py", "gamma/_speedups.py"]) +
+        "gamma-3.0.dist-info/INSTALLER,sha256=i,4\ngamma-3.0.dist-info/RECORD,,\ngamma-3.0.dist-info/REQUESTED,sha256=r,0\n"
+        "gamma-3.0.dist-info/entry_points.txt,sha256=h5,5\n")
+    return site
+
+
+def tree(root):
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def modes(root):
+    return {str(p.relative_to(root)): oct(p.stat().st_mode & 0o777) for p in sorted(root.rglob("*"))}
+
+
+def test_an_unpacked_wheel_becomes_the_same_package_as_pips_install(tmp_path):
+    lock = tmp_path / "lock.txt"
+    lock.write_text(GAMMA_LOCK)
+    wheel_site = unpacked_wheel(tmp_path)
+    # An unzip keeps the modes the wheel's builder had; pip gives rw-r--r-- (rwxr-xr-x if executable).
+    (wheel_site / "gamma-3.0.dist-info" / "METADATA").chmod(0o600)
+    (wheel_site / "gamma" / "__init__.py").chmod(0o664)
+    (wheel_site / "gamma-3.0.data" / "platlib" / "gamma" / "_speedups.py").chmod(0o775)
+    (wheel_site / "gamma").chmod(0o775)
+    pip_site = pip_target_site(tmp_path)
+    (pip_site / "gamma" / "_speedups.py").chmod(0o755)
+    pypi_build.main(str(lock), str(wheel_site), str(tmp_path / "from_wheel"))
+    pypi_build.main(str(lock), str(pip_site), str(tmp_path / "from_pip"))
+
+    from_wheel = tree(tmp_path / "from_wheel")
+    assert from_wheel == tree(tmp_path / "from_pip")
+    assert modes(tmp_path / "from_wheel" / "gamma" / "site") == modes(tmp_path / "from_pip" / "gamma" / "site")
+    assert modes(tmp_path / "from_wheel" / "gamma" / "site")["gamma-3.0.dist-info/METADATA"] == "0o644"
+    assert modes(tmp_path / "from_wheel" / "gamma" / "site")["gamma/_speedups.py"] == "0o755"
+    assert modes(tmp_path / "from_wheel" / "gamma" / "site")["gamma"] == "0o755"
+    # platlib/ moved to the site root with its RECORD row; data/ and scripts/ (outside the site
+    # folder under pip --target too) and pip's INSTALLER/REQUESTED are gone, rows included.
+    assert from_wheel["gamma/site/gamma/_speedups.py"] == "y = 2\n"
+    assert not any(".data" in path or "INSTALLER" in path or "REQUESTED" in path for path in from_wheel)
+    assert from_wheel["gamma/site/gamma-3.0.dist-info/RECORD"].splitlines() == [
+        "gamma-3.0.dist-info/METADATA,sha256=h0,0",
+        "gamma-3.0.dist-info/RECORD,,",
+        "gamma-3.0.dist-info/entry_points.txt,sha256=h5,5",
+        "gamma/__init__.py,sha256=h1,1",
+        "gamma/_speedups.py,sha256=h2,2",
+    ]
+    assert "provides:gamma" in from_wheel["gamma/BUILD.bazel"]
+
+
+def test_relocate_data_rows_keeps_other_rows_and_drops_non_library_schemes():
+    rows = [["g-1.data/purelib/g/a.py", "sha256=a", "1"], ["g-1.data/headers/g.h", "sha256=b", "2"],
+            ["g/b.py", "sha256=c", "3"], ["g-1.data/purelib/", "", ""]]
+    assert pypi_build.relocate_data_rows(rows, "g-1.data") == [["g/a.py", "sha256=a", "1"], ["g/b.py", "sha256=c", "3"]]
+
+
+def test_a_data_folder_without_its_dist_info_is_refused(tmp_path):
+    write_files(tmp_path, {"orphan-1.0.data/purelib/orphan.py": ""})
+    with pytest.raises(SystemExit, match="orphan-1.0.data has no matching orphan-1.0.dist-info"):
+        pypi_build.spread_data_dirs(str(tmp_path))
+
+
+def test_merge_tree_merges_into_existing_folders(tmp_path):
+    write_files(tmp_path, {"src/pkg/new.py": "new", "src/top.py": "top", "dst/pkg/old.py": "old"})
+    pypi_build.merge_tree(str(tmp_path / "src"), str(tmp_path / "dst"))
+    assert tree(tmp_path / "dst") == {"pkg/new.py": "new", "pkg/old.py": "old", "top.py": "top"}
 
 
 # What pip 26 prints when the index cannot be reached (shortened from real runs).

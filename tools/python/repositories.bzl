@@ -1,7 +1,8 @@
 """Repository rules: the host Python interpreter and the hash-locked @pypi packages.
 
 Both run in Bazel's loading phase, on the machine that runs `bazel`. Nothing is downloaded
-except the wheels named (with hashes) in requirements_lock.txt, through the machine's pip.
+except the wheels named (with hashes) in requirements_lock.txt: by Bazel's downloader from the URLs of
+requirements_lock.wheels.json (cached in the repository cache), or else through the machine's pip.
 """
 
 _SUPPORTED = ((3, 11), (3, 12))
@@ -96,13 +97,12 @@ python_interpreter = repository_rule(
     doc = "Registers the host CPython 3.11/3.12, wrapped as `python -S -s -P`, as the Python toolchain.",
 )
 
-def _pypi_install_impl(rctx):
-    python = rctx.read(Label("@python_interpreter//:interpreter_path.txt")).strip()
+def _warn(message):
+    # A repository rule has no other way to warn (Bazel shows it as DEBUG: ...).
+    # buildifier: disable=print
+    print(message)
 
-    # Read (so tracked): another interpreter at the same path re-fetches, as its bytecode differs.
-    rctx.read(Label("@python_interpreter//:identity.txt"))
-    lock = rctx.path(rctx.attr.lock)
-    generator = rctx.path(rctx.attr._generator)
+def _pip_install(rctx, python, lock, generator):
     rctx.report_progress("pip install --require-hashes -r %s" % rctx.attr.lock.name)
     res = rctx.execute(
         [
@@ -130,6 +130,86 @@ def _pypi_install_impl(rctx):
         rctx.file("_pip_failure.log", res.stdout + res.stderr)
         why = rctx.execute([python, "-S", str(generator), "--explain-pip-failure", str(rctx.attr.lock), "_pip_failure.log"], quiet = True)
         fail(why.stdout if why.return_code == 0 else "pip install -r %s failed:\n%s" % (rctx.attr.lock, res.stdout + res.stderr))
+
+def _wheels_plan(rctx, python, lock, generator):
+    """The wheels to download (a list of dicts: pin, url, sha256), or None with a warning: use pip.
+
+    A missing or stale wheels file (it does not match the lock, or was made for another kind of
+    interpreter) falls back to pip rather than failing: the fix, `bazel run //:requirements.update`,
+    itself needs @pypi (pip-tools), so a failing fetch would lock one out of the repair; and
+    requirements_test fails on a stale committed file, so CI still catches it.
+    """
+    name = rctx.attr.lock.name
+    wheels_name = (name[:-len(".txt")] if name.endswith(".txt") else name) + ".wheels.json"
+    wheels_label = rctx.attr.lock.relative(":" + wheels_name)
+
+    # Bazel 4.2.3 cannot watch a file that does not exist: one added later is seen at the next
+    # change of the lock, or at once with `bazel sync --only=NAME`.
+    if not lock.dirname.get_child(wheels_name).exists:
+        _warn(("@%s: %s does not exist: installing %s with pip, which asks the index for every package and " +
+               "is not cached across output bases. Fix: ./bazelw run //:requirements.update writes it.") %
+              (rctx.name, wheels_label, rctx.attr.lock))
+        return None, wheels_label
+
+    # Through its label, so that Bazel re-runs this rule when the file changes.
+    wheels = rctx.path(wheels_label)
+    res = rctx.execute([python, "-S", str(generator), "--plan-wheels", str(lock), str(rctx.attr.lock), str(wheels), str(wheels_label)], quiet = True)
+    if res.return_code != 0:
+        fail("Reading %s failed:\n%s" % (wheels_label, res.stderr))
+    plan = json.decode(res.stdout)
+    if "stale" in plan:
+        _warn("@%s: %s\nInstalling with pip instead (slower, not cached across output bases)." % (rctx.name, plan["stale"]))
+        return None, wheels_label
+    return plan["wheels"], wheels_label
+
+def _download_wheels(rctx, python, generator, wheels, wheels_label):
+    """Unpacks every wheel into _site; returns None, or why a wheel could not be fetched (use pip).
+
+    With sha256, Bazel's downloader looks in the repository cache first and checks what it
+    downloads. A wheel is a zip, unpacked as pip would, but for what pypi_build.py finishes:
+    NAME.data/ folders, RECORD, and pip's bookkeeping files (see spread_data_dirs there). pip's
+    console scripts are not made: no package here ever had them (they lie outside the site folder).
+    """
+    for i, wheel in enumerate(wheels):
+        rctx.report_progress("%s (%d of %d wheels)" % (wheel["pin"], i + 1, len(wheels)))
+        got = rctx.download_and_extract(wheel["url"], output = "_site", sha256 = wheel["sha256"], type = "zip", allow_fail = True)
+        if got.success:
+            continue
+
+        # A wrong hash and an unreachable URL both fail the same way: fetch again, without a hash,
+        # to tell them apart. That file is unpacked only if it has the pinned hash after all (the
+        # first attempt broke off on the way).
+        check = rctx.download(wheel["url"], output = "_hash_check.zip", allow_fail = True)
+        if check.success and check.sha256 == wheel["sha256"]:
+            rctx.extract("_hash_check.zip", output = "_site")
+            rctx.delete("_hash_check.zip")
+            continue
+        rctx.delete("_hash_check.zip")
+        if check.success:
+            why = rctx.execute([python, "-S", str(generator), "--explain-wheel-mismatch", str(rctx.attr.lock), str(wheels_label), wheel["pin"], wheel["url"], wheel["sha256"], check.sha256], quiet = True)
+            fail(why.stdout if why.return_code == 0 else "Hash check failed for %s: %s" % (wheel["pin"], wheel["url"]))
+
+        # Another machine may not reach this URL (the mirror of the machine that locked is a
+        # file:// folder), but its pip may reach the same files through its own index.
+        return "%s: could not download %s (see the warning above)" % (wheel["pin"], wheel["url"])
+    return None
+
+def _pypi_install_impl(rctx):
+    python = rctx.read(Label("@python_interpreter//:interpreter_path.txt")).strip()
+
+    # Read (so tracked): another interpreter at the same path re-fetches, as its bytecode differs.
+    rctx.read(Label("@python_interpreter//:identity.txt"))
+    lock = rctx.path(rctx.attr.lock)
+    generator = rctx.path(rctx.attr._generator)
+    wheels, wheels_label = _wheels_plan(rctx, python, lock, generator)
+    if wheels != None:
+        unreachable = _download_wheels(rctx, python, generator, wheels, wheels_label)
+        if unreachable:
+            _warn("@%s: %s. Installing %s with pip instead." % (rctx.name, unreachable, rctx.attr.lock))
+            rctx.delete("_site")
+            wheels = None
+    if wheels == None:
+        _pip_install(rctx, python, lock, generator)
     res = rctx.execute([python, "-S", str(generator), str(lock), "_site", "."], quiet = True)
     if res.return_code != 0:
         fail("Generating @%s from %s failed:\n%s" % (rctx.name, rctx.attr.lock, res.stderr))
@@ -141,5 +221,9 @@ pypi_install = repository_rule(
         "lock": attr.label(mandatory = True, allow_single_file = True),
         "_generator": attr.label(default = "//tools/python:pypi_build.py", allow_single_file = True),
     },
-    doc = "pip-installs a pip-tools lock with --require-hashes and makes one py_library per distribution.",
+    doc = """One py_library per distribution of a hash-locked pip-tools lock.
+
+The wheels come from LOCK.wheels.json (written with the lock by `bazel run //:requirements.update`)
+through Bazel's downloader, so the repository cache serves them to every output base; without that
+file, or when it does not match the lock or this interpreter, `pip install --require-hashes`.""",
 )

@@ -1,10 +1,13 @@
-"""Offline check that the lock pins, with hashes, every requirement of requirements.in."""
+"""Offline check that the lock pins, with hashes, every requirement of requirements.in, and that the
+committed wheels files (LOCK.wheels.json) still describe their locks."""
 
+import json
+import os
 import re
 
 import pytest
 
-from tools.python.pypi_build import normalize, parse_lock
+from tools.python.pypi_build import normalize, parse_lock, plan_wheels, wheels_file_name
 
 LOCK_SAMPLE = """\
 numpy==2.4.6 \\
@@ -61,6 +64,24 @@ def test_removed_pin_is_reported():
 def test_missing_hash_is_reported():
     lock = "numpy==2.4.6\n    # via -r requirements.in\n"
     assert unlocked("numpy\n", lock) == ["numpy==2.4.6: no --hash"]
+
+
+@pytest.mark.parametrize("lock, label", [("requirements_lock.txt", "//:requirements_lock.txt"),
+                                         ("benchmarks/requirements_torch_lock.txt",
+                                          "//benchmarks:requirements_torch_lock.txt")])
+def test_the_committed_wheels_file_matches_its_lock(lock, label):
+    """A stale wheels file makes every fetch fall back to pip (slow, uncached): caught here instead."""
+    wheels_path = os.path.join(os.path.dirname(lock), wheels_file_name(os.path.basename(lock)))
+    with open(lock, encoding="utf-8") as f:
+        lock_text = f.read()
+    with open(wheels_path, encoding="utf-8") as f:
+        wheels_text = f.read()
+    recorded = json.loads(wheels_text)
+    assert recorded["lock"] == os.path.basename(lock)
+    # Against the environment it was recorded for: whether this machine is one is the fetch's business.
+    plan = plan_wheels(lock_text, label, wheels_text, label.replace(".txt", ".wheels.json"), recorded["environment"])
+    assert "stale" not in plan, plan.get("stale")
+    assert len(plan["wheels"]) == len(parse_lock(lock_text))
 
 
 @pytest.mark.parametrize("line, name", [("pip-tools>=7", "pip_tools"), ("NumPy ; python_version>'3'", "numpy"),
