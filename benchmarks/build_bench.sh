@@ -8,14 +8,15 @@
 #             to measure before and after a change with the same script)
 #
 #   1. cold         bazel test //...  in a fresh output base, remote cache off, an empty disk cache
-#                   (no hit is possible; this run fills it for step 6). Includes starting Bazel and
-#                   the @pypi fetch (pip installs the lock).
+#                   and an empty repository cache (no hit is possible; this run fills both for
+#                   step 6). Includes starting Bazel and the @pypi fetch (every wheel downloaded).
 #   2. warm         the same command again, nothing changed (every test "(cached)")
 #   3. incremental  after an edit of modules/12_attention (a comment appended to attention.py)
 #   4. pytest-rerun python3 -m pytest over exactly the test files of the tests step 3 re-ran
 #   5. pytest-all   python3 -m pytest over modules/*/tests/test_*.py, PYTHONPATH = every module root + @pypi
 #   6. clone        a second copy at another path, a fresh output base (new server, new @pypi
-#                   fetch), the disk cache of step 1: what a second checkout or CI runner sees
+#                   fetch), the disk and repository caches of step 1: what a second checkout or
+#                   CI runner sees
 # Ratios (the goals of issue 17): incremental / pytest-rerun <= 1.5, cold / pytest-all <= 6,
 # clone / pytest-all <= 2, warm < 1 s. Bazel's --profile of steps 1, 3 and 6 is kept in DIR
 # (`bazel analyze-profile DIR/incremental.profile`).
@@ -60,8 +61,9 @@ echo "build_bench: copying $src to $copy" >&2
 copy_tree "$copy"
 cd "$copy"
 
-# No remote cache and only this run's disk cache, whatever user.bazelrc says.
-bazel_flags=(--disk_cache="$disk_cache" --remote_cache= --noshow_progress --curses=no)
+# No remote cache and only this run's disk and repository caches, whatever user.bazelrc says: the
+# cold step downloads every @pypi wheel, the clone step finds them in the repository cache.
+bazel_flags=(--disk_cache="$disk_cache" --repository_cache="$scratch/repository_cache" --remote_cache= --noshow_progress --curses=no)
 now() { date +%s%N; }  # nanoseconds
 results=()
 
@@ -119,7 +121,7 @@ if [ ${#rerun_files[@]} -gt 0 ]; then run_pytest pytest-rerun "${rerun_files[@]}
 test_files=(modules/*/tests/test_*.py)
 run_pytest pytest-all "${test_files[@]}"
 
-# A second checkout at another path: new server, new repository fetch, the disk cache of step 1.
+# A second checkout at another path: new server, new repository fetch, the caches of step 1.
 echo "build_bench: copying $src to $clone" >&2
 copy_tree "$clone"
 cd "$clone"
