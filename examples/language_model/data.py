@@ -3,7 +3,9 @@
     load_corpus(path)                         text file -> str (CorpusError if unusable)
     split_text(text, val_fraction)            str -> (train_text, val_text), cut at whitespace
     build_tokenizer(kind, train_text, size)   a CharTokenizer or BPETokenizer fit on train_text
-    sample_batch(ids, batch, seq_len, rng)    (n,) ids -> inputs, targets: (batch, seq_len) each
+    batch_loader(ids, batch, seq_len, steps, seed)
+                                              (n,) ids -> a DataLoader (module 08) of `steps` batches
+                                              (inputs, targets): (batch, seq_len) int64 Tensors each
     unigram_cross_entropy(train, val, vocab)  the loss of "predict token frequencies" on val
 
 The tokenizer is fit on the training text only, so the validation text is really unseen.
@@ -15,6 +17,8 @@ import os
 
 import numpy as np
 
+from tinytorch.core.checks import check_positive_int
+from tinytorch.core.dataloader import DataLoader, RandomSampler, TokenWindowDataset
 from tinytorch.text.tokenization import BPETokenizer, CharTokenizer, Tokenizer
 
 __all__ = [
@@ -23,7 +27,7 @@ __all__ = [
     "load_corpus",
     "split_text",
     "build_tokenizer",
-    "sample_batch",
+    "batch_loader",
     "unigram_cross_entropy",
     "UNIGRAM_ALPHA",
 ]
@@ -93,21 +97,28 @@ def build_tokenizer(kind: str, train_text: str, vocab_size: int | None = None) -
     raise ValueError(f"tokenizer must be 'bpe' or 'char', got {kind!r}.")
 
 
-def sample_batch(ids: np.ndarray, batch_size: int, seq_len: int, rng: np.random.Generator) -> tuple:
-    """(n,) int64 token ids -> (inputs, targets), each (batch_size, seq_len) int64.
+def batch_loader(ids, batch_size: int, seq_len: int, steps: int, seed) -> DataLoader:
+    """(n,) int64 token ids -> a DataLoader whose one epoch is ``steps`` training batches.
 
-    Each row is a random window of seq_len + 1 consecutive tokens: inputs are its first seq_len
-    tokens, targets its last seq_len (the same tokens shifted one to the left), so targets[b, t]
-    is the token that follows inputs[b, :t + 1].
+    Each batch is (inputs, targets), two (batch_size, seq_len) int64 Tensors. Row b is a window
+    of seq_len + 1 consecutive tokens starting at s_b: inputs are its first seq_len tokens,
+    targets its last seq_len (the same tokens shifted one to the left), so targets[b, t] is the
+    token that follows inputs[b, :t + 1]. The starts are drawn uniformly from 0 .. n - seq_len - 1
+    with replacement (module 08's TokenWindowDataset with stride=1 holds every start,
+    RandomSampler(replacement=True) draws steps * batch_size of them), so each step sees fresh
+    random windows however short the corpus and however many steps.
+
+    ``seed`` is anything RandomSampler's seed takes (an int, or a tuple of ints such as
+    (run_seed, 1)): the starts of the whole run are then exactly
+    ``np.random.default_rng(seed).integers(0, n - seq_len, size=steps * batch_size)``, the
+    first batch_size of them for step 0, the next for step 1, and so on. The order is drawn
+    when the loader is iterated, once per epoch; a second epoch draws new starts.
     """
-    if len(ids) < seq_len + 1:
-        raise ValueError(
-            f"sample_batch needs at least seq_len + 1 = {seq_len + 1} token ids for one window, got {len(ids)}. "
-            "Hint: use a longer text or a smaller seq_len."
-        )
-    starts = rng.integers(0, len(ids) - seq_len, size=batch_size)
-    windows = np.stack([ids[s:s + seq_len + 1] for s in starts])
-    return windows[:, :-1], windows[:, 1:]
+    batch_size = check_positive_int("batch_size", batch_size, "batch_loader", example="batch_size=16")
+    steps = check_positive_int("steps", steps, "batch_loader", example="steps=1200")
+    windows = TokenWindowDataset(ids, seq_len, stride=1)
+    sampler = RandomSampler(windows, replacement=True, num_samples=steps * batch_size, seed=seed)
+    return DataLoader(windows, batch_size=batch_size, sampler=sampler)
 
 
 def unigram_cross_entropy(train_ids: np.ndarray, val_ids: np.ndarray, vocab_size: int,

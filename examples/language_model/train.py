@@ -9,6 +9,8 @@ What happens:
      the characters are held out for validation. A tokenizer is fit on the training part.
   2. TinyLM (model.py) is trained with Adam on random windows of seq_len + 1 tokens to predict
      every next token (cross-entropy), with a short warm-up and a cosine-decaying learning rate.
+     The batches come from module 08's DataLoader: a RandomSampler draws the window starts
+     with replacement, steps * batch_size of them (data.batch_loader).
   3. It reports train and validation loss next to the unigram baseline (token frequencies, no
      context), samples text from --prompt, and saves a loss-curve PNG in --out.
 
@@ -253,8 +255,9 @@ def _run(config: Config, log=None) -> Result:
     log(f"training   {config.steps} steps of {config.batch_size} x {config.seq_len} tokens, Adam lr {config.lr:g}, "
         f"dropout {config.dropout:g}, seed {config.seed}")
 
-    # Separate generators, so changing the sample length cannot change the training batches.
-    batch_rng = np.random.default_rng([config.seed, 1])
+    # Separate generators, so changing the sample length cannot change the training batches:
+    # the batches' sampler owns default_rng([seed, 1]), the text sampling default_rng([seed, 2]).
+    batches = data.batch_loader(train_ids, config.batch_size, config.seq_len, config.steps, seed=(config.seed, 1))
     sample_rng = np.random.default_rng([config.seed, 2])
 
     initial_train_loss = evaluate(model, train_ids, config.seq_len)
@@ -263,8 +266,7 @@ def _run(config: Config, log=None) -> Result:
     step_losses = []
     bar = None if config.quiet else ProgressBar(config.steps)
     t0 = time.perf_counter()
-    for step in range(config.steps):
-        inputs, targets = data.sample_batch(train_ids, config.batch_size, config.seq_len, batch_rng)
+    for step, (inputs, targets) in enumerate(batches):  # config.steps batches, (batch, seq) int64 each
         logits = model(inputs)                    # (batch, seq, vocab)
         loss = cross_entropy(logits, targets)     # scalar: mean over batch * seq tokens
         optimizer.zero_grad()

@@ -1,4 +1,5 @@
-"""The data pipeline of the tiny language model: corpus loading, split, batches, unigram baseline."""
+"""The data pipeline of the tiny language model: corpus loading, split, batches (module 08's
+DataLoader), unigram baseline."""
 
 import math
 import re
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from examples.language_model import data
+from tinytorch.core.tensor import Tensor
 from tinytorch.text.tokenization import BPETokenizer, CharTokenizer
 
 
@@ -34,13 +36,50 @@ def test_build_tokenizer_fits_on_the_training_text_only():
         data.build_tokenizer("word", "text")
 
 
-def test_sample_batch_targets_are_inputs_shifted_by_one():
+def test_batch_loader_targets_are_inputs_shifted_by_one():
     ids = np.arange(100, 150, dtype=np.int64)
-    inputs, targets = data.sample_batch(ids, 8, 10, np.random.default_rng(0))
-    assert inputs.shape == targets.shape == (8, 10) and inputs.dtype == np.int64
-    np.testing.assert_array_equal(targets, inputs + 1)  # consecutive ids: next token = id + 1
-    np.testing.assert_array_equal(np.diff(inputs, axis=1), np.ones((8, 9)))
-    assert inputs.min() >= 100 and targets.max() <= 149
+    loader = data.batch_loader(ids, 8, 10, steps=5, seed=0)
+    batches = list(loader)
+    assert len(batches) == len(loader) == 5
+    for inputs, targets in batches:
+        assert isinstance(inputs, Tensor) and isinstance(targets, Tensor)
+        assert inputs.shape == targets.shape == (8, 10) and inputs.dtype == targets.dtype == np.int64
+        assert not inputs.requires_grad
+        np.testing.assert_array_equal(targets.data, inputs.data + 1)  # consecutive ids: next token = id + 1
+        np.testing.assert_array_equal(np.diff(inputs.data, axis=1), np.ones((8, 9)))
+        assert inputs.data.min() >= 100 and targets.data.max() <= 149
+
+
+def test_batch_loader_starts_are_one_generator_drawn_step_after_step():
+    """The windows tiny_lm trained on before it used module 08: step k's starts are the k-th
+    batch_size draws of default_rng(seed).integers(0, n - seq_len), so the losses did not change."""
+    ids = np.random.default_rng(99).integers(4, 300, size=70).astype(np.int64)
+    batch, seq_len, steps = 3, 6, 12
+    rng = np.random.default_rng([5, 1])
+    batches = list(data.batch_loader(ids, batch, seq_len, steps, seed=(5, 1)))
+    assert len(batches) == steps
+    for inputs, targets in batches:
+        starts = rng.integers(0, len(ids) - seq_len, size=batch)
+        windows = np.stack([ids[s:s + seq_len + 1] for s in starts])
+        np.testing.assert_array_equal(inputs.data, windows[:, :-1])
+        np.testing.assert_array_equal(targets.data, windows[:, 1:])
+    # The last start that can occur is n - seq_len - 1: its window ends on the last token.
+    every_start = np.concatenate([b[0].data[:, 0] for b in data.batch_loader(np.arange(8), 50, 3, 40, seed=0)])
+    assert set(every_start.tolist()) == {0, 1, 2, 3, 4}
+
+
+def test_batch_loader_is_deterministic_per_seed():
+    ids = np.arange(200, dtype=np.int64)
+
+    def starts(loader):
+        return [inputs.data[:, 0].tolist() for inputs, _ in loader]
+
+    a = data.batch_loader(ids, 4, 8, 6, seed=(3, 1))
+    b = data.batch_loader(ids, 4, 8, 6, seed=(3, 1))
+    first = starts(a)
+    assert starts(b) == first
+    assert starts(data.batch_loader(ids, 4, 8, 6, seed=(4, 1))) != first
+    assert starts(a) != first  # a second epoch continues the generator: new windows
 
 
 def test_unigram_cross_entropy_matches_the_formula():
@@ -71,8 +110,16 @@ def test_load_corpus_errors_name_the_path(tmp_path):
 
 
 def test_helpers_refuse_inputs_they_cannot_use():
-    rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=r"at least seq_len \+ 1 = 6 token ids for one window, got 5"):
-        data.sample_batch(np.arange(5), 2, 5, rng)
+    with pytest.raises(ValueError, match=r"at least seq_len \+ 1 = 6 tokens .*but the corpus has 5 tokens") as info:
+        data.batch_loader(np.arange(5), 2, 5, 10, seed=0)
+    assert "smaller seq_len (at most 4)" in str(info.value)
+    with pytest.raises(ValueError, match=r"batch_loader steps must be a positive int \(>= 1\), got 0"):
+        data.batch_loader(np.arange(50), 2, 5, 0, seed=0)
+    with pytest.raises(TypeError, match=r"batch_loader batch_size must be a positive int, got float 2.0"):
+        data.batch_loader(np.arange(50), 2.0, 5, 10, seed=0)
+    with pytest.raises(ValueError, match=r"seed must be .* got -1"):
+        data.batch_loader(np.arange(50), 2, 5, 10, seed=-1)
+    with pytest.raises(TypeError, match=r"token_ids must be integers, got dtype float64"):
+        data.batch_loader(np.linspace(0, 1, 50), 2, 5, 10, seed=0)
     with pytest.raises(ValueError, match=r"val_ids must lie in \[0, 9\] for vocab_size=10, got ids from 0 to 12"):
         data.unigram_cross_entropy(np.array([1, 2]), np.array([0, 12]), 10)

@@ -210,6 +210,17 @@ def test_collate_fn_must_be_callable():
     assert "'stack'" in str(info.value) and "pad_collate" in str(info.value)
 
 
+def test_messages_name_the_loader_and_the_argument():
+    ds = index_dataset(4)
+    for kwargs, text in [({"batch_size": 0}, "DataLoader batch_size must be"),
+                         ({"shuffle": "yes"}, "DataLoader shuffle must be"),
+                         ({"drop_last": 1}, "DataLoader drop_last must be"),
+                         ({"seed": -1}, "DataLoader seed must be")]:
+        with pytest.raises((TypeError, ValueError)) as info:
+            DataLoader(ds, **kwargs)
+        assert str(info.value).startswith(text)
+
+
 def test_validation_happens_once_at_construction():
     loader = DataLoader(index_dataset(4), batch_size=2)
     assert "4 samples" in repr(loader) and "2 batches" in repr(loader)

@@ -4,8 +4,13 @@
     TensorDataset       samples are the rows of tensors that share their first dimension
     TokenWindowDataset  language modelling: (input, target) windows of a token stream, where the
                         target is the input shifted by one token
-    DataLoader          iterates over batches: orders the indices (in order, or a fresh shuffle
-                        every epoch), fetches batch_size samples, collates them into Tensors
+    Sampler             the order of one epoch: iter(sampler) -> dataset indices, len(sampler)
+    SequentialSampler   0 .. N - 1, every epoch
+    RandomSampler       a fresh permutation every epoch, or num_samples indices drawn with
+                        replacement (random windows of a corpus, as many as training needs)
+    DataLoader          iterates over batches: orders the indices (in order, a fresh shuffle
+                        every epoch, or a sampler's order), fetches batch_size samples, collates
+                        them into Tensors
     default_collate     stacks each field of equally shaped samples: (batch, *sample_shape)
     pad_collate         pads variable-length token sequences and adds their attention_mask
 
@@ -26,7 +31,9 @@ Shuffling moves indices, never data: an epoch costs one permutation of len(datas
 samples of one batch are fetched only when that batch is made. Each ``iter(loader)`` (one epoch)
 draws a new permutation, from the loader's own ``np.random.default_rng(seed)`` when a seed is given
 (the same seed gives the same sequence of epochs) and from numpy's global generator otherwise (so
-``np.random.seed`` controls it).
+``np.random.seed`` controls it). A sampler replaces that order: ``DataLoader(ds, batch_size=B,
+sampler=RandomSampler(ds, replacement=True, num_samples=steps * B, seed=0))`` makes one epoch of
+exactly ``steps`` batches of independently drawn samples.
 """
 
 from __future__ import annotations
@@ -44,6 +51,9 @@ __all__ = [
     "Dataset",
     "TensorDataset",
     "TokenWindowDataset",
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
     "DataLoader",
     "default_collate",
     "pad_collate",
@@ -435,6 +445,183 @@ def pad_collate(batch, pad_id=0):
 
 
 # ----------------------------------------------------------------------------------------------
+# Samplers: the order in which a DataLoader visits the indices of its dataset
+# ----------------------------------------------------------------------------------------------
+_SAMPLER_SEED_ALLOWED = "None, an int >= 0, or a non-empty list/tuple of ints >= 0 (what np.random.default_rng takes)"
+_SAMPLER_SEED_HINT = (
+    "Hint: seed=0 makes the order reproducible; seed=(run_seed, 1) gives a stream of its own that still "
+    "derives from one run seed; seed=None uses numpy's global generator."
+)
+
+
+def _check_sampler_seed(owner: str, seed):
+    """None, an int >= 0, or a non-empty list/tuple of ints >= 0 -> None, int or tuple of ints.
+
+    A sequence is numpy's SeedSequence entropy: ``np.random.default_rng([7, 1])`` is a stream
+    independent of ``default_rng(7)``, so one run seed can feed several generators."""
+    if isinstance(seed, (list, tuple)):
+        if not seed:
+            raise ValueError(
+                f"{owner} seed must be {_SAMPLER_SEED_ALLOWED}, got an empty {type(seed).__name__} {seed!r}. "
+                f"{_SAMPLER_SEED_HINT}"
+            )
+        for pos, part in enumerate(seed):
+            if not _is_int(part):
+                raise TypeError(
+                    f"{owner} seed[{pos}] must be an int >= 0, got {type(part).__name__} {_short(part)} in seed="
+                    f"{_short(seed)}. Allowed: {_SAMPLER_SEED_ALLOWED}. {_SAMPLER_SEED_HINT}"
+                )
+            if part < 0:
+                raise ValueError(
+                    f"{owner} seed[{pos}] must be an int >= 0, got {part!r} in seed={_short(seed)}. "
+                    f"Allowed: {_SAMPLER_SEED_ALLOWED}. {_SAMPLER_SEED_HINT}"
+                )
+        return tuple(int(part) for part in seed)
+    if seed is None:
+        return None
+    if not _is_int(seed):
+        raise TypeError(
+            f"{owner} seed must be {_SAMPLER_SEED_ALLOWED}, got {type(seed).__name__} {_short(seed)}. "
+            f"{_SAMPLER_SEED_HINT}"
+        )
+    if seed < 0:
+        raise ValueError(f"{owner} seed must be {_SAMPLER_SEED_ALLOWED}, got {seed!r}. {_SAMPLER_SEED_HINT}")
+    return int(seed)
+
+
+def _check_data_source(owner: str, data_source):
+    """Anything with ``__len__`` (a sampler only needs the number of samples)."""
+    if isinstance(data_source, type):
+        raise TypeError(
+            f"{owner} data_source must be a dataset object, got the class {data_source.__name__} itself. "
+            f"Hint: pass an instance, e.g. {owner}({data_source.__name__}(...))."
+        )
+    if not hasattr(type(data_source), "__len__"):
+        raise TypeError(
+            f"{owner} data_source must have __len__ (the number of samples to order), got "
+            f"{type(data_source).__name__} {_short(data_source)}. Allowed: a Dataset such as TensorDataset or "
+            f"TokenWindowDataset, or a list of samples. Hint: {owner}(dataset), the dataset the DataLoader reads."
+        )
+    len(data_source)  # a broken __len__ fails here, not at the first epoch
+    return data_source
+
+
+class Sampler(ABC):
+    """The order of one epoch (like ``torch.utils.data.Sampler``):
+
+        iter(sampler)   the dataset indices of one epoch, as ints in 0 .. len(dataset) - 1;
+                        each iter() is a new epoch, its order drawn at that call
+        len(sampler)    how many indices one epoch yields
+
+    ``DataLoader(dataset, batch_size=B, sampler=s)`` cuts the indices of ``iter(s)`` into
+    consecutive chunks of B: batch k holds samples ``indices[k*B : (k+1)*B]``. Subclasses
+    implement both methods; ``Sampler()`` itself raises TypeError (it is abstract).
+    """
+
+    @abstractmethod
+    def __iter__(self):
+        """An iterator over the indices of one epoch."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """The number of indices per epoch."""
+
+
+class SequentialSampler(Sampler):
+    """Indices 0, 1, ..., N - 1 every epoch, N = len(data_source) (like PyTorch's): the order of
+    ``DataLoader(dataset)`` without shuffle.
+
+    Args:
+        data_source: the dataset to order (anything with ``__len__``).
+    """
+
+    def __init__(self, data_source):
+        self.data_source = _check_data_source("SequentialSampler", data_source)
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+    def __repr__(self) -> str:
+        return f"SequentialSampler({len(self)} samples)"
+
+
+class RandomSampler(Sampler):
+    """Random indices of a dataset of N = len(data_source) samples (like PyTorch's, with numpy).
+
+        RandomSampler(ds)                                       one permutation of 0 .. N - 1 per epoch
+        RandomSampler(ds, replacement=True, num_samples=M)      M independent uniform draws from
+                                                                0 .. N - 1 per epoch (repeats allowed)
+
+    Args:
+        data_source: the dataset to sample from (anything with ``__len__``), at least 1 sample.
+        replacement: False (default) draws without replacement: each epoch is a new permutation.
+            True draws every index independently: ``rng.integers(0, N, size=num_samples)``.
+        num_samples: indices per epoch, an int >= 1; None means N. Without replacement,
+            num_samples > N concatenates num_samples // N permutations and the first
+            num_samples % N indices of one more (PyTorch's rule); num_samples < N is the first
+            num_samples indices of one permutation, so no index repeats within an epoch.
+        seed: None, an int >= 0, or a non-empty list/tuple of ints >= 0. With a seed the sampler
+            owns ``np.random.default_rng(seed)``: two samplers with the same seed give the same
+            epochs, and each epoch of one sampler continues its generator (a new order). A
+            tuple such as ``(run_seed, 1)`` is numpy's way to derive independent streams from
+            one run seed (the analogue of PyTorch's ``generator=``). With None the order comes
+            from numpy's global generator, so ``np.random.seed(...)`` controls it.
+
+    The order of an epoch is drawn at ``iter(sampler)``, all at once: M ints, never samples.
+    ``RandomSampler(ds, seed=s)`` gives the epochs of ``DataLoader(ds, shuffle=True, seed=s)``.
+    """
+
+    def __init__(self, data_source, replacement: bool = False, num_samples=None, seed=None):
+        self.data_source = _check_data_source("RandomSampler", data_source)
+        self.replacement = check_bool("replacement", replacement, "RandomSampler")
+        self._num_samples = None if num_samples is None else check_positive_int(
+            "num_samples", num_samples, "RandomSampler", example="num_samples=steps * batch_size"
+        )
+        self.seed = _check_sampler_seed("RandomSampler", seed)
+        if len(data_source) == 0:
+            raise ValueError(
+                f"RandomSampler data_source has 0 samples, so there is no index to draw (allowed: at least 1 "
+                f"sample), got {type(data_source).__name__} {_short(data_source)}. Hint: check that the dataset "
+                "was built from a non-empty corpus or array."
+            )
+        self._rng = None if self.seed is None else np.random.default_rng(self.seed)
+
+    @property
+    def num_samples(self) -> int:
+        """Indices per epoch: the num_samples given, else len(data_source)."""
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self):
+        return iter(self._draw().tolist())
+
+    def _draw(self) -> np.ndarray:
+        """The (num_samples,) int64 indices of one epoch."""
+        n, m = len(self.data_source), self.num_samples
+        if self.replacement:
+            if self._rng is not None:
+                return self._rng.integers(0, n, size=m)
+            return np.random.randint(0, n, size=m, dtype=np.int64)  # numpy's global generator
+        permute = self._rng.permutation if self._rng is not None else np.random.permutation
+        whole, rest = divmod(m, n)
+        parts = [permute(n) for _ in range(whole)]
+        if rest:
+            parts.append(permute(n)[:rest])
+        return np.concatenate(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"RandomSampler({len(self.data_source)} samples, replacement={self.replacement}, "
+            f"num_samples={self.num_samples}, seed={self.seed})"
+        )
+
+
+# ----------------------------------------------------------------------------------------------
 # DataLoader
 # ----------------------------------------------------------------------------------------------
 def _check_dataset(dataset):
@@ -456,6 +643,44 @@ def _check_dataset(dataset):
     return dataset
 
 
+def _check_sampler(sampler, dataset, shuffle: bool, seed):
+    """None or a Sampler instance, which then alone decides the order (no shuffle, no seed)."""
+    if sampler is None:
+        return None
+    if isinstance(sampler, type):
+        raise TypeError(
+            f"DataLoader sampler must be a sampler object, got the class {sampler.__name__} itself. "
+            f"Hint: pass an instance, e.g. sampler={sampler.__name__}(dataset)."
+        )
+    if not isinstance(sampler, Sampler):
+        raise TypeError(
+            f"DataLoader sampler must be None or a Sampler, got {type(sampler).__name__} {_short(sampler)}. "
+            "Allowed: SequentialSampler, RandomSampler or a subclass of Sampler with __iter__ and __len__. "
+            "Hint: sampler=RandomSampler(dataset, seed=0); for a fixed order of indices, subclass Sampler."
+        )
+    if shuffle:
+        raise ValueError(
+            f"DataLoader got shuffle=True and sampler={sampler!r}, but only one of them may decide the order "
+            "(allowed: shuffle=True without a sampler, or a sampler with shuffle=False). Hint: drop shuffle=True; "
+            "RandomSampler(dataset, seed=0) shuffles every epoch."
+        )
+    if seed is not None:
+        raise ValueError(
+            f"DataLoader got seed={seed!r} and sampler={sampler!r}, but the seed would be unused: the sampler "
+            "decides the order (allowed: seed=None with a sampler). Hint: seed the sampler instead, "
+            f"e.g. RandomSampler(dataset, seed={seed!r})."
+        )
+    # A sampler built on another dataset would index past this one's end, or never reach its tail.
+    source = getattr(sampler, "data_source", None)
+    if source is not None and source is not dataset and len(source) != len(dataset):
+        raise ValueError(
+            f"DataLoader sampler={sampler!r} orders the {len(source)} samples of its data_source, but the dataset "
+            f"has {len(dataset)} samples (allowed: a data_source of the same length). Hint: build the sampler on "
+            f"the loader's dataset, e.g. sampler={type(sampler).__name__}(dataset, ...)."
+        )
+    return sampler
+
+
 class DataLoader:
     """Iterates over a dataset in mini-batches (like ``torch.utils.data.DataLoader``).
 
@@ -474,13 +699,26 @@ class DataLoader:
             ``np.random.seed(...)`` controls it. Unused when shuffle=False.
         collate_fn: turns the list of a batch's samples into the batch; default ``default_collate``
             (stack each field). ``pad_collate`` pads variable-length token sequences.
+        sampler: None, or a Sampler that decides the order instead: each epoch is
+            ``iter(sampler)``, cut into consecutive batches of batch_size indices (the last one
+            partial, or dropped with drop_last). It excludes ``shuffle=True`` and ``seed`` (the
+            sampler has its own, e.g. ``RandomSampler(dataset, seed=0)``).
 
-    ``len(loader)`` is the number of batches per epoch: ceil(N / batch_size), or
-    floor(N / batch_size) with drop_last. Arguments are checked here, once, not every epoch.
+    ``len(loader)`` is the number of batches per epoch: ceil(M / batch_size), or
+    floor(M / batch_size) with drop_last, where M is len(sampler) with a sampler and N without.
+    Arguments are checked here, once, not every epoch.
+
+    Random windows of a corpus, drawn with replacement, for a training run of ``steps`` steps:
+
+        windows = TokenWindowDataset(ids (N,), seq_len, stride=1)
+        loader = DataLoader(windows, batch_size=B, sampler=RandomSampler(
+            windows, replacement=True, num_samples=steps * B, seed=0))
+        for inputs, targets in loader:   # steps batches, (B, seq_len) int64 each
+            ...
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
-                 seed=None, collate_fn=None):
+                 seed=None, collate_fn=None, sampler=None):
         self.dataset = _check_dataset(dataset)
         self.batch_size = check_positive_int("batch_size", batch_size, "DataLoader", example="batch_size=32")
         self.shuffle = check_bool("shuffle", shuffle, "DataLoader")
@@ -493,14 +731,18 @@ class DataLoader:
                 "it None for default_collate."
             )
         self.collate_fn = default_collate if collate_fn is None else collate_fn
+        self.sampler = _check_sampler(sampler, self.dataset, self.shuffle, self.seed)
         self._rng = None if self.seed is None else np.random.default_rng(self.seed)
 
     def __len__(self) -> int:
-        n, b = len(self.dataset), self.batch_size
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        b = self.batch_size
         return n // b if self.drop_last else (n + b - 1) // b
 
     def __iter__(self):
         """One epoch. The order is drawn now, at ``iter(loader)``; samples are fetched per batch."""
+        if self.sampler is not None:
+            return self._sampled_batches(iter(self.sampler))
         return self._batches(self._epoch_order())
 
     def _epoch_order(self) -> np.ndarray:
@@ -517,11 +759,27 @@ class DataLoader:
             indices = order[start : start + self.batch_size]
             yield self._collate_batch([self.dataset[int(i)] for i in indices])
 
+    def _sampled_batches(self, indices):
+        """Consecutive chunks of batch_size indices from a sampler's iterator, fetched chunk by chunk."""
+        chunk = []
+        for i in indices:
+            chunk.append(i)
+            if len(chunk) == self.batch_size:
+                yield self._collate_batch([self.dataset[j] for j in chunk])
+                chunk = []
+        if chunk and not self.drop_last:
+            yield self._collate_batch([self.dataset[j] for j in chunk])
+
     def _collate_batch(self, batch):
         """The samples of one batch -> the batch (upstream TinyTorch's name for the collate step)."""
         return self.collate_fn(batch)
 
     def __repr__(self) -> str:
+        if self.sampler is not None:
+            return (
+                f"DataLoader({len(self.dataset)} samples, batch_size={self.batch_size}, sampler={self.sampler!r}, "
+                f"drop_last={self.drop_last}: {len(self)} batches)"
+            )
         return (
             f"DataLoader({len(self.dataset)} samples, batch_size={self.batch_size}, shuffle={self.shuffle}, "
             f"drop_last={self.drop_last}, seed={self.seed}: {len(self)} batches)"
