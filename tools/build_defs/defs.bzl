@@ -156,10 +156,18 @@ def _run_check(ctx, label, srcs, deps, kind, stamp_name, imports, display = None
     )))
     stamp = ctx.actions.declare_file(stamp_name)
     checker = ctx.attr._checker[_CompiledScriptInfo]
+
+    # The check's own arguments go in a params file: as a persistent worker the checker gets them
+    # as one request; without a worker (remote execution, --strategy=ImportCheck=...) it reads the file.
+    args = ctx.actions.args()
+    args.add_all([manifest, ctx.file._index, stamp])
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
     ctx.actions.run(
         executable = checker.interpreter,
         tools = depset([checker.pyc], transitive = [checker.runtime_files]),
-        arguments = [checker.pyc.path, manifest.path, ctx.file._index.path, stamp.path],
+        arguments = [checker.pyc.path, args],
+        execution_requirements = {"supports-workers": "1"},
         inputs = depset(srcs + data_py + [manifest, ctx.file._index], transitive = [depset(d.names) for d in direct]),
         outputs = [stamp, names],
         mnemonic = "ImportCheck",

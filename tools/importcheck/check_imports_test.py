@@ -1243,3 +1243,82 @@ def test_a_dict_of_modules_is_not_a_module_its_methods_are_no_imported_names():
     # the same chain on the import's own name is still judged
     refused = run({"t.py": "import tinytorch.core.tensor as tensor\ntensor.items\n"}, direct=[named])
     assert [v.module for v in refused] == ["tinytorch.core.tensor (items)"]
+
+
+# --- persistent worker ----------------------------------------------------------------------------
+
+def _request(arguments, request_id=0):
+    """A WorkRequest as Bazel writes it, inputs (field 2) included, which the worker skips."""
+    body = b""
+    for a in arguments:
+        data = a.encode()
+        body += ci._varint(1 << 3 | 2) + ci._varint(len(data)) + data
+    digest = b"\x0a\x03a.py\x12\x02\xab\xcd"  # Input{path: "a.py", digest: ...}
+    body += ci._varint(2 << 3 | 2) + ci._varint(len(digest)) + digest
+    if request_id:
+        body += ci._varint(3 << 3) + ci._varint(request_id)
+    return ci._varint(len(body)) + body
+
+
+def _responses(data):
+    out, pos = [], 0
+    while pos < len(data):
+        size, pos = ci._read_varint(data, pos)
+        body, pos = data[pos:pos + size], pos + size
+        fields, p = {}, 0
+        while p < len(body):
+            key, p = ci._read_varint(body, p)
+            if key & 7 == 0:
+                fields[key >> 3], p = ci._read_varint(body, p)
+            else:
+                n, p = ci._read_varint(body, p)
+                fields[key >> 3], p = body[p:p + n].decode(), p + n
+        out.append(fields)
+    return out
+
+
+def test_varints_round_trip_including_negative_int32():
+    for value in [0, 1, 127, 128, 300, 2**31 - 1, 2**40]:
+        assert ci._read_varint(ci._varint(value), 0) == (value, len(ci._varint(value)))
+    assert ci._varint(-1) == b"\xff" * 9 + b"\x01"  # protobuf's int32 -1
+
+
+def test_a_request_parses_to_its_arguments_and_id():
+    data = _request(["m.json", "i.json", "ok"], request_id=7)
+    size, pos = ci._read_varint(data, 0)
+    assert ci.parse_work_request(data[pos:pos + size]) == (["m.json", "i.json", "ok"], 7)
+
+
+def test_the_worker_answers_each_request_as_a_process_would(tmp_path, monkeypatch):
+    """Two requests on one worker: a failing check (exit 1, the report as output, no stamp), then
+    a passing one (exit 0, its stamp); the flagfile form is expanded as Bazel passes it."""
+    import io
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.py").write_text("import numpy\n")
+    (tmp_path / "good.py").write_text("import os\n")
+    (tmp_path / "bad.json").write_text(json.dumps(manifest({"bad.py": ""})))
+    (tmp_path / "good.json").write_text(json.dumps(manifest({"good.py": ""})))
+    (tmp_path / "i.json").write_text(json.dumps(INDEX))
+    (tmp_path / "good.params").write_text("good.json\ni.json\ngood.ok\n")
+    stdin = io.BytesIO(_request(["bad.json", "i.json", "bad.ok"], 1) + _request(["@good.params"], 2))
+    stdout = io.BytesIO()
+    assert ci.serve(stdin, stdout) == 0
+    bad, good = _responses(stdout.getvalue())
+    assert bad[1] == 1 and bad[3] == 1 and 'import of "numpy"' in bad[2] and "buildozer 'add deps @pypi//numpy'" in bad[2]
+    assert good.get(1, 0) == 0 and good[3] == 2
+    assert not (tmp_path / "bad.ok").exists() and (tmp_path / "good.ok").read_text().endswith("imports and deps OK\n")
+
+
+def test_a_checker_crash_fails_that_request_only(tmp_path, monkeypatch):
+    import io
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "i.json").write_text(json.dumps(INDEX))
+    stdin = io.BytesIO(_request(["broken.json", "i.json", "x.ok"]) + _request(["only", "two"]))
+    stdout = io.BytesIO()
+    assert ci.serve(stdin, stdout) == 0
+    crash, usage = _responses(stdout.getvalue())
+    assert crash[1] == 1 and "JSONDecodeError" in crash[2]
+    assert usage[1] == 2 and "usage: check_imports.py MANIFEST INDEX STAMP" in usage[2]
