@@ -47,3 +47,12 @@ def test_no_coverage_outside_bazel_coverage(tmp_path):
 def test_bazel_test_never_imports_coverage():
     if os.environ.get("COVERAGE") != "1":  # under `bazel coverage` the runner has started it
         assert "coverage" not in sys.modules
+
+
+def test_one_blas_thread_unless_the_environment_sets_it():
+    env = {}
+    pytest_runner.single_blas_thread(env)
+    assert env == {"OPENBLAS_NUM_THREADS": "1"}
+    env = {"OPENBLAS_NUM_THREADS": "4"}
+    pytest_runner.single_blas_thread(env)
+    assert env == {"OPENBLAS_NUM_THREADS": "4"}
