@@ -184,20 +184,27 @@ _CompiledScriptInfo = provider(
     },
 )
 
-def _py_compiled_script_impl(ctx):
-    runtime = ctx.toolchains["@bazel_tools//tools/python:toolchain_type"].py3_runtime
-    pyc = ctx.actions.declare_file(ctx.label.name + ".pyc")
-    params = ctx.actions.declare_file(ctx.label.name + ".pyc.params")
-    ctx.actions.write(params, "\n".join([ctx.file.src.path, pyc.path, _runfiles_path(ctx, ctx.file.src)]) + "\n")
+def _byte_compile(ctx, runtime, pairs, progress_message):
+    """One action: the toolchain's interpreter runs tools/python/compile_pyc.py on (source, .pyc) pairs."""
+    params = []
+    for src, out in pairs:
+        params += [src.path, out.path, _runfiles_path(ctx, src)]
+    params_file = ctx.actions.declare_file(ctx.label.name + ".params")
+    ctx.actions.write(params_file, "\n".join(params) + "\n")
     ctx.actions.run(
         executable = runtime.interpreter,
         tools = runtime.files,
-        arguments = [ctx.file._compiler.path, "@" + params.path],
-        inputs = [ctx.file.src, ctx.file._compiler, params],
-        outputs = [pyc],
+        arguments = [ctx.file._compiler.path, "@" + params_file.path],
+        inputs = [src for src, _ in pairs] + [ctx.file._compiler, params_file],
+        outputs = [out for _, out in pairs],
         mnemonic = "PyBytecode",
-        progress_message = "Byte-compiling %s" % ctx.label,
+        progress_message = progress_message,
     )
+
+def _py_compiled_script_impl(ctx):
+    runtime = ctx.toolchains["@bazel_tools//tools/python:toolchain_type"].py3_runtime
+    pyc = ctx.actions.declare_file(ctx.label.name + ".pyc")
+    _byte_compile(ctx, runtime, [(ctx.file.src, pyc)], "Byte-compiling %s" % ctx.label)
     return [
         DefaultInfo(files = depset([pyc])),
         _CompiledScriptInfo(pyc = pyc, interpreter = runtime.interpreter, runtime_files = runtime.files),
@@ -534,28 +541,17 @@ def tinytorch_binary(name, srcs, deps = [], main = None, data = [], **kwargs):
 
 def _py_bytecode_impl(ctx):
     runtime = ctx.toolchains["@bazel_tools//tools/python:toolchain_type"].py3_runtime
-    outs = []
-    params = []
+    pairs = []
     prefix = ctx.label.package + "/" if ctx.label.package else ""
     for f in ctx.files.srcs:
         rel = _repo_path(f)[len(prefix):]
         folder, _, base = rel.rpartition("/")
         out = ctx.actions.declare_file((folder + "/" if folder else "") + "__pycache__/" + base[:-len(".py")] + "." + ctx.attr.cache_tag + ".pyc")
-        outs.append(out)
-        params += [f.path, out.path, _runfiles_path(ctx, f)]
-    if not outs:
+        pairs.append((f, out))
+    if not pairs:
         return [DefaultInfo()]
-    params_file = ctx.actions.declare_file(ctx.label.name + ".params")
-    ctx.actions.write(params_file, "\n".join(params) + "\n")
-    ctx.actions.run(
-        executable = runtime.interpreter,
-        tools = runtime.files,
-        arguments = [ctx.file._compiler.path, "@" + params_file.path],
-        inputs = ctx.files.srcs + [ctx.file._compiler, params_file],
-        outputs = outs,
-        mnemonic = "PyBytecode",
-        progress_message = "Byte-compiling %d files of %s" % (len(outs), ctx.label),
-    )
+    _byte_compile(ctx, runtime, pairs, "Byte-compiling %d files of %s" % (len(pairs), ctx.label))
+    outs = [out for _, out in pairs]
     return [DefaultInfo(files = depset(outs), runfiles = ctx.runfiles(files = outs))]
 
 py_bytecode = rule(

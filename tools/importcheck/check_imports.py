@@ -71,10 +71,13 @@ via}; `prefixes` count only for external (@repo) entries. A names JSON maps each
 
 import ast
 import builtins
+import contextlib
 import importlib.util
+import io
 import json
 import re
 import sys
+import traceback
 from collections import namedtuple
 from dataclasses import dataclass, field, replace
 
@@ -1810,10 +1813,6 @@ def expand_flagfiles(argv):
 
 def run_request(arguments):
     """(exit code, everything the check printed) for one request."""
-    import contextlib
-    import io
-    import traceback
-
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
         try:

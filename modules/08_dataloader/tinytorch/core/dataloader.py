@@ -78,19 +78,18 @@ def _is_int(value) -> bool:
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def _check_seed(owner: str, seed):
+_LOADER_SEED_HINT = "Hint: seed=0 makes the shuffle reproducible; seed=None uses numpy's global generator."
+
+
+def _check_seed(owner: str, seed, allowed="None or an int >= 0", examples="Allowed: 0, 1, 2, ... or None. ",
+                hint=_LOADER_SEED_HINT):
+    """None or an int >= 0 -> None or int; the samplers pass their own wording of what is allowed."""
     if seed is None:
         return None
     if not _is_int(seed):
-        raise TypeError(
-            f"{owner} seed must be None or an int >= 0, got {type(seed).__name__} {_short(seed)}. "
-            "Hint: seed=0 makes the shuffle reproducible; seed=None uses numpy's global generator."
-        )
+        raise TypeError(f"{owner} seed must be {allowed}, got {type(seed).__name__} {_short(seed)}. {hint}")
     if seed < 0:
-        raise ValueError(
-            f"{owner} seed must be None or an int >= 0, got {seed!r}. Allowed: 0, 1, 2, ... or None. "
-            "Hint: seed=0 makes the shuffle reproducible; seed=None uses numpy's global generator."
-        )
+        raise ValueError(f"{owner} seed must be {allowed}, got {seed!r}. {examples}{hint}")
     return int(seed)
 
 
@@ -477,16 +476,7 @@ def _check_sampler_seed(owner: str, seed):
                     f"Allowed: {_SAMPLER_SEED_ALLOWED}. {_SAMPLER_SEED_HINT}"
                 )
         return tuple(int(part) for part in seed)
-    if seed is None:
-        return None
-    if not _is_int(seed):
-        raise TypeError(
-            f"{owner} seed must be {_SAMPLER_SEED_ALLOWED}, got {type(seed).__name__} {_short(seed)}. "
-            f"{_SAMPLER_SEED_HINT}"
-        )
-    if seed < 0:
-        raise ValueError(f"{owner} seed must be {_SAMPLER_SEED_ALLOWED}, got {seed!r}. {_SAMPLER_SEED_HINT}")
-    return int(seed)
+    return _check_seed(owner, seed, _SAMPLER_SEED_ALLOWED, "", _SAMPLER_SEED_HINT)
 
 
 def _check_data_source(owner: str, data_source):
