@@ -12,9 +12,10 @@ from tinytorch.core.tensor import Tensor
 from tinytorch.text.tokenization import BPETokenizer, CharTokenizer
 
 
-def test_default_corpus_ships_a_few_kb_of_text():
+def test_default_corpus_ships_a_few_tens_of_kb_of_text():
+    # 7 KB was too little for a GPT: its LayerNorms let it memorise the text (README, tiny_lm).
     text = data.load_corpus(data.DEFAULT_CORPUS)
-    assert 4000 <= len(text.encode("utf-8")) <= 8192
+    assert 20_000 <= len(text.encode("utf-8")) <= 40_000
     assert text.startswith("How a machine learning framework works")
 
 
