@@ -65,18 +65,34 @@ def test_run_command_reports_exit_code_and_stderr(tmp):
     assert open(err).read() == "boom"
 
 
+def _alive(pid):
+    """A process that exists and is not a zombie (a killed child waits as one until reaped)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def test_run_command_kills_the_whole_group_on_timeout(tmp):
     out, err = os.path.join(tmp, "out"), os.path.join(tmp, "err")
-    marker = os.path.join(tmp, "child-survived")
-    # The child of the command would write the marker after 3 s: killing the group stops it too.
-    child = "import time; time.sleep(3); open(%r, 'w').write('x')" % marker
-    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-S', '-c', %r]); time.sleep(30)" % child
+    pid_file, marker = os.path.join(tmp, "child.pid"), os.path.join(tmp, "child-survived")
+    # The command's child writes its PID, then the marker 3 s later unless killing the group stops
+    # it too. The command waits for the PID file, so the child exists when the timeout strikes.
+    child = "import os, time; open(%r, 'w').write(str(os.getpid())); time.sleep(3); open(%r, 'w').write('x')" % (
+        pid_file, marker)
+    code = ("import os, subprocess, sys, time; subprocess.Popen([sys.executable, '-S', '-c', %r]); "
+            "[time.sleep(0.01) for _ in range(500) if not os.path.exists(%r)]; time.sleep(30)" % (child, pid_file))
     start = time.monotonic()
     r = worker_core.run_command([sys.executable, "-S", "-c", code], tmp, {}, 1.0, out, err)
     assert r.timed_out
     assert r.exit_code == -9
     assert time.monotonic() - start < 10
-    time.sleep(3.5)
+    child_pid = int(open(pid_file).read())
+    deadline = time.monotonic() + 5
+    while _alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(child_pid), "the command's child %d outlived the group kill" % child_pid
     assert not os.path.exists(marker)
 
 
