@@ -38,6 +38,24 @@ def test_short_run_prints_the_report_and_writes_the_png(tmp_path, capsys):
     assert png.read_bytes().startswith(PNG_SIGNATURE)
 
 
+def test_layers_and_tie_weights_reach_the_gpt(tmp_path, capsys):
+    argv = ["--steps", "2", "--out", str(tmp_path), "--sample-tokens", "1", "--quiet", "--embed-dim", "16"]
+    assert train.main(argv + ["--layers", "2", "--tie-weights"]) == 0
+    tied = capsys.readouterr().out
+    assert "model      GPT: 2 layers, embed 16, 4 heads" in tied and "tied head" in tied and "untied" not in tied
+    assert train.main(argv) == 0
+    untied = capsys.readouterr().out
+    assert "GPT: 1 layer, embed 16" in untied and "untied head" in untied
+
+    def parameters(report):
+        return int(report.split(" parameters")[0].rsplit(": ", 1)[1].replace(",", ""))
+
+    # A second block adds its weights; tying removes the head's own (vocab 300 x embed 16).
+    block = parameters(tied) + 300 * 16 - parameters(untied)
+    attention, layer_norms, mlp = 4 * (16 * 16 + 16), 2 * (16 + 16), (16 * 64 + 64) + (64 * 16 + 16)
+    assert block == attention + layer_norms + mlp
+
+
 def test_progress_bar_goes_to_stderr(tmp_path, capsys):
     assert train.main(["--steps", "10", "--out", str(tmp_path), "--sample-tokens", "1", "--tokenizer", "char"]) == 0
     err = capsys.readouterr().err.splitlines()
@@ -57,6 +75,7 @@ def test_relative_paths_are_relative_to_the_users_folder(tmp_path, monkeypatch, 
     "argv, message",
     [
         (["--steps", "0"], "argument --steps: must be a positive integer (>= 1), got '0'"),
+        (["--layers", "0"], "argument --layers: must be a positive integer (>= 1), got '0'"),
         (["--steps", "ten"], "argument --steps: must be a positive integer, got 'ten'"),
         (["--seed", "-1"], "argument --seed: must be a non-negative integer (>= 0), got '-1'"),
         (["--lr", "-0.1"], "argument --lr: must be a positive finite number, got '-0.1'"),
