@@ -1823,24 +1823,26 @@ def run_request(arguments):
     return code, buffer.getvalue()
 
 
+def _read_length(stream):
+    """The varint length prefix at the stream's position; None at the end of input."""
+    value = shift = 0
+    while byte := stream.read(1):
+        value |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return value
+        shift += 7
+    return None
+
+
 def serve(stdin, stdout):
     """The worker loop: one WorkRequest at a time from stdin until it closes."""
-    while True:
-        header = bytearray()
-        while True:
-            byte = stdin.read(1)
-            if not byte:
-                return 0
-            header += byte
-            if not byte[0] & 0x80:
-                break
-        size, _ = _read_varint(bytes(header), 0)
-        data = stdin.read(size)
-        arguments, request_id = parse_work_request(data)
+    while (size := _read_length(stdin)) is not None:
+        arguments, request_id = parse_work_request(stdin.read(size))
         code, output = run_request(arguments)
         response = encode_work_response(code, output, request_id)
         stdout.write(_varint(len(response)) + response)
         stdout.flush()
+    return 0
 
 
 if __name__ == "__main__":

@@ -305,16 +305,23 @@ ENVIRONMENT_KEYS = ("implementation_name", "python_version", "sys_platform", "pl
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
 
-def wheels_file_name(lock_name):
-    """requirements_lock.txt -> requirements_lock.wheels.json (repositories.bzl computes the same)."""
-    return (lock_name[:-len(".txt")] if lock_name.endswith(".txt") else lock_name) + ".wheels.json"
+# Every lock a pypi_install of the WORKSPACE reads, the main one first (the torch lock is re-locked
+# by hand, see benchmarks/README.md; `--wheels-only benchmarks/requirements_torch_lock.txt` then
+# records it).
+LOCKS = ("requirements_lock.txt", "benchmarks/requirements_torch_lock.txt")
+
+
+def wheels_file_name(lock):
+    """A lock's path, name or label -> its wheels file's (requirements_lock.txt ->
+    requirements_lock.wheels.json; repositories.bzl computes the same)."""
+    return (lock[:-len(".txt")] if lock.endswith(".txt") else lock) + ".wheels.json"
 
 
 def relock_hint(lock_label):
     """The command that rewrites LOCK's wheels file: a re-lock for the main lock, a re-record otherwise."""
     package, _, name = lock_label.lstrip("@").lstrip("/").partition(":")
     path = (package + "/" if package else "") + name
-    if path == "requirements_lock.txt":
+    if path == LOCKS[0]:
         return "./bazelw run //:requirements.update"
     return "./bazelw run //:requirements.update -- --wheels-only " + path
 
@@ -478,10 +485,15 @@ def plan_wheels(lock_text, lock_label, wheels_text, wheels_label, here):
                        for _, w in sorted(wheels.items())]}
 
 
+def _hash_mismatch(lock, packages):
+    """The first lines of both fetch paths' hash failure (tampered_lock_test.sh checks them)."""
+    return ("Hash check failed for %s: a downloaded wheel does not match the hash pinned in the lock.\n" % lock +
+            "  package: %s\n" % packages)
+
+
 def explain_wheel_mismatch(lock_label, wheels_label, pin, url, wanted, got):
     """The error text of a wheel whose bytes do not have the sha256 that the lock and the wheels file pin."""
-    return ("Hash check failed for %s: a downloaded wheel does not match the hash pinned in the lock.\n" % lock_label +
-            "  package: %s\n" % pin +
+    return (_hash_mismatch(lock_label, pin) +
             "  wheel:   %s\n" % url +
             "  sha256 pinned (%s and %s): %s\n" % (lock_label, wheels_label, wanted) +
             "  sha256 downloaded: %s\n" % got +
@@ -541,8 +553,7 @@ def explain_pip_failure(output, lock):
         # pip lists each offender as "    numpy==2.4.6 from file:///...whl#sha256=... (from -r ...):"
         mismatched = [line.strip().split(" from ")[0] for line in output.split("\n")
                       if line.startswith("    ") and "==" in line and line.endswith(":")]
-        return ("Hash check failed for %s: a downloaded wheel does not match the hash pinned in the lock.\n" % lock +
-                "  package: %s\n" % ", ".join(mismatched or ["(see pip output below)"]) +
+        return (_hash_mismatch(lock, ", ".join(mismatched or ["(see pip output below)"])) +
                 "If the lock was edited by hand, restore it or re-lock: bazel run //:requirements.update" + said)
     hosts = unreachable_indexes(output)
     if hosts:

@@ -6,7 +6,7 @@ pypi_install (tools/python/repositories.bzl) downloads through Bazel's repositor
 
     ./bazelw run //:requirements.update [-- PIP_COMPILE_ARGS...]    re-lock, then record the wheels
     ./bazelw run //:requirements.update -- --wheels-only [LOCK...]  only record the wheels of LOCKs
-                                                                    (default: every lock of LOCKS)
+                                                                    (default: every lock of pypi_build.LOCKS)
 """
 
 import os
@@ -27,9 +27,6 @@ ARGS = [
     "--output-file=requirements_lock.txt",
     "requirements.in",
 ]
-# Every lock a pypi_install of the WORKSPACE reads (the torch lock is re-locked by hand, see
-# benchmarks/README.md; `--wheels-only benchmarks/requirements_torch_lock.txt` then records it).
-LOCKS = ("requirements_lock.txt", "benchmarks/requirements_torch_lock.txt")
 
 
 def report_command(python, lock, report):
@@ -60,7 +57,7 @@ def record(lock, python):
         lock_text = f.read()
     document = pypi_build.record_wheels(lock_text, os.path.basename(lock), report_text,
                                         pypi_build.current_environment())
-    out = os.path.join(os.path.dirname(lock), pypi_build.wheels_file_name(os.path.basename(lock)))
+    out = pypi_build.wheels_file_name(lock)
     with open(out, "w", encoding="utf-8") as f:
         f.write(pypi_build.dump_wheels(document))
     return out, len(document["wheels"])
@@ -73,14 +70,14 @@ def main(argv):
         return 2
     os.chdir(workspace)
     if argv[:1] == ["--wheels-only"]:
-        locks = argv[1:] or list(LOCKS)
+        locks = argv[1:] or list(pypi_build.LOCKS)
     else:
         # pip-compile writes its own command line into the lock header; keep it the documented one.
         sys.argv = ["pip-compile"] + ARGS + list(argv)
         code = cli.main(args=ARGS + list(argv), prog_name="pip-compile", standalone_mode=False) or 0
         if code:
             return code
-        locks = ["requirements_lock.txt"]
+        locks = [pypi_build.LOCKS[0]]
     # The interpreter itself (Bazel runs it through a symlink), without -S: its own site-packages and pip.
     python = os.path.realpath(sys.executable)
     for lock in locks:

@@ -194,6 +194,18 @@ def _download_wheels(rctx, python, generator, wheels, wheels_label):
         return "%s: could not download %s (see the warning above)" % (wheel["pin"], wheel["url"])
     return None
 
+def _install_from_wheels(rctx, python, lock, generator):
+    """True if every wheel of the lock's wheels file is unpacked in _site; False (after a warning): use pip."""
+    wheels, wheels_label = _wheels_plan(rctx, python, lock, generator)
+    if wheels == None:
+        return False
+    unreachable = _download_wheels(rctx, python, generator, wheels, wheels_label)
+    if unreachable:
+        _warn("@%s: %s. Installing %s with pip instead." % (rctx.name, unreachable, rctx.attr.lock))
+        rctx.delete("_site")
+        return False
+    return True
+
 def _pypi_install_impl(rctx):
     python = rctx.read(Label("@python_interpreter//:interpreter_path.txt")).strip()
 
@@ -201,14 +213,7 @@ def _pypi_install_impl(rctx):
     rctx.read(Label("@python_interpreter//:identity.txt"))
     lock = rctx.path(rctx.attr.lock)
     generator = rctx.path(rctx.attr._generator)
-    wheels, wheels_label = _wheels_plan(rctx, python, lock, generator)
-    if wheels != None:
-        unreachable = _download_wheels(rctx, python, generator, wheels, wheels_label)
-        if unreachable:
-            _warn("@%s: %s. Installing %s with pip instead." % (rctx.name, unreachable, rctx.attr.lock))
-            rctx.delete("_site")
-            wheels = None
-    if wheels == None:
+    if not _install_from_wheels(rctx, python, lock, generator):
         _pip_install(rctx, python, lock, generator)
     res = rctx.execute([python, "-S", str(generator), str(lock), "_site", "."], quiet = True)
     if res.return_code != 0:

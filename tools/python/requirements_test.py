@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tools.python.pypi_build import normalize, parse_lock, plan_wheels, wheels_file_name
+from tools.python.pypi_build import LOCKS, normalize, parse_lock, plan_wheels, wheels_file_name
 
 LOCK_SAMPLE = """\
 numpy==2.4.6 \\
@@ -66,12 +66,11 @@ def test_missing_hash_is_reported():
     assert unlocked("numpy\n", lock) == ["numpy==2.4.6: no --hash"]
 
 
-@pytest.mark.parametrize("lock, label", [("requirements_lock.txt", "//:requirements_lock.txt"),
-                                         ("benchmarks/requirements_torch_lock.txt",
-                                          "//benchmarks:requirements_torch_lock.txt")])
-def test_the_committed_wheels_file_matches_its_lock(lock, label):
+@pytest.mark.parametrize("lock", LOCKS)
+def test_the_committed_wheels_file_matches_its_lock(lock):
     """A stale wheels file makes every fetch fall back to pip (slow, uncached): caught here instead."""
-    wheels_path = os.path.join(os.path.dirname(lock), wheels_file_name(os.path.basename(lock)))
+    label = "//%s:%s" % os.path.split(lock)
+    wheels_path = wheels_file_name(lock)
     with open(lock, encoding="utf-8") as f:
         lock_text = f.read()
     with open(wheels_path, encoding="utf-8") as f:
@@ -79,7 +78,7 @@ def test_the_committed_wheels_file_matches_its_lock(lock, label):
     recorded = json.loads(wheels_text)
     assert recorded["lock"] == os.path.basename(lock)
     # Against the environment it was recorded for: whether this machine is one is the fetch's business.
-    plan = plan_wheels(lock_text, label, wheels_text, label.replace(".txt", ".wheels.json"), recorded["environment"])
+    plan = plan_wheels(lock_text, label, wheels_text, wheels_file_name(label), recorded["environment"])
     assert "stale" not in plan, plan.get("stale")
     assert len(plan["wheels"]) == len(parse_lock(lock_text))
 

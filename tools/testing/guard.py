@@ -214,8 +214,11 @@ class Policy:
         """None if the file may be opened, else the refusal's text. Only code files are judged."""
         if not path.endswith(CODE_SUFFIXES):
             return None
-        absolute, real = os.path.abspath(path), realpath(path)
-        if absolute in self.files or real in self.files:
+        absolute = os.path.abspath(path)
+        if absolute in self.files:
+            return None
+        real = realpath(path)  # only when needed: this runs for every code file a test opens
+        if real in self.files:
             return None
         if real.endswith((".pyc", ".pyo")) and os.path.basename(os.path.dirname(real)) == "__pycache__":
             # x.cpython-311.pyc (Python) or x.cpython-311-pytest-8.3.pyc (pytest's rewrite) of an allowed x.py

@@ -81,8 +81,12 @@ def test_run_command_kills_the_whole_group_on_timeout(tmp):
     # it too. The command waits for the PID file, so the child exists when the timeout strikes.
     child = "import os, time; open(%r, 'w').write(str(os.getpid())); time.sleep(3); open(%r, 'w').write('x')" % (
         pid_file, marker)
-    code = ("import os, subprocess, sys, time; subprocess.Popen([sys.executable, '-S', '-c', %r]); "
-            "[time.sleep(0.01) for _ in range(500) if not os.path.exists(%r)]; time.sleep(30)" % (child, pid_file))
+    code = ("import os, subprocess, sys, time\n"
+            "subprocess.Popen([sys.executable, '-S', '-c', %r])\n"
+            "give_up = time.monotonic() + 5\n"
+            "while not os.path.exists(%r) and time.monotonic() < give_up:\n"
+            "    time.sleep(0.01)\n"
+            "time.sleep(30)\n" % (child, pid_file))
     start = time.monotonic()
     r = worker_core.run_command([sys.executable, "-S", "-c", code], tmp, {}, 1.0, out, err)
     assert r.timed_out

@@ -731,26 +731,18 @@ class DataLoader:
 
     def __iter__(self):
         """One epoch. The order is drawn now, at ``iter(loader)``; samples are fetched per batch."""
-        if self.sampler is not None:
-            return self._sampled_batches(iter(self.sampler))
-        return self._batches(self._epoch_order())
+        return self._batches(iter(self.sampler) if self.sampler is not None else self._epoch_order())
 
-    def _epoch_order(self) -> np.ndarray:
+    def _epoch_order(self):
         n = len(self.dataset)
         if not self.shuffle:
-            return np.arange(n)
+            return iter(range(n))
         if self._rng is not None:
-            return self._rng.permutation(n)
-        return np.random.permutation(n)  # numpy's global generator: np.random.seed controls it
+            return iter(self._rng.permutation(n).tolist())
+        return iter(np.random.permutation(n).tolist())  # numpy's global generator: np.random.seed controls it
 
-    def _batches(self, order: np.ndarray):
-        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
-        for start in range(0, stop, self.batch_size):
-            indices = order[start : start + self.batch_size]
-            yield self._collate_batch([self.dataset[int(i)] for i in indices])
-
-    def _sampled_batches(self, indices):
-        """Consecutive chunks of batch_size indices from a sampler's iterator, fetched chunk by chunk."""
+    def _batches(self, indices):
+        """Consecutive chunks of batch_size indices, each fetched and collated when it is made."""
         chunk = []
         for i in indices:
             chunk.append(i)
